@@ -1,0 +1,11 @@
+import { pino, type Logger } from 'pino';
+
+/** The root logger: pino JSON lines on stdout, secrets redacted. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'flight-server' },
+    redact: { paths: ['password', 'token', 'authorization', '*.password', '*.token', '*.authorization'], censor: '[redacted]' },
+  });
+}
+export type { Logger };

@@ -1,0 +1,92 @@
+/**
+ * What a dataset is: its name, time column, key columns, partition scheme and fields, and the
+ * checks that keep those consistent (the contract's Datasets section).
+ */
+import { Field, Schema, DataType, type Timestamp } from 'apache-arrow';
+import { StorageError } from './errors.js';
+import { typeFromString, typeToString } from './field-types.js';
+import type { FieldSpec, Manifest } from './manifest.js';
+import { PARTITION_SCHEMES, type PartitionScheme } from './partition-path.js';
+
+export const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+
+export function checkDatasetName(name: unknown): string {
+  if (typeof name !== 'string' || !DATASET_NAME.test(name)) {
+    throw new StorageError('INVALID_ARGUMENT', `dataset name ${JSON.stringify(name)} must match ${DATASET_NAME.source}`);
+  }
+  return name;
+}
+
+export interface DatasetSpec {
+  name: string;
+  timeColumn: string;
+  keyColumns: string[];
+  partition: PartitionScheme;
+  fields: FieldSpec[] | null;
+}
+
+export function checkPartitionScheme(value: string): PartitionScheme {
+  if (!(PARTITION_SCHEMES as readonly string[]).includes(value)) {
+    throw new StorageError('INVALID_ARGUMENT', `partition "${value}" must be one of ${PARTITION_SCHEMES.join(', ')}`);
+  }
+  return value as PartitionScheme;
+}
+
+function isUtcTimestamp(type: DataType): boolean {
+  return DataType.isTimestamp(type) && /^(utc|etc\/utc|z|\+00:?00)$/i.test((type as Timestamp).timezone ?? '');
+}
+
+function isKeyType(type: DataType): boolean {
+  return DataType.isUtf8(type) || (DataType.isDictionary(type) && DataType.isUtf8(type.dictionary)) || DataType.isInt(type);
+}
+
+/** Checks that a schema can hold a dataset with these time and key columns. */
+export function checkSchemaRoles(schema: Schema, timeColumn: string, keyColumns: string[], where: string): void {
+  const names = schema.fields.map((f) => f.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new StorageError('INVALID_ARGUMENT', `${where}: column "${dup}" appears twice`);
+  const time = schema.fields.find((f) => f.name === timeColumn);
+  if (!time) throw new StorageError('INVALID_ARGUMENT', `${where}: time column "${timeColumn}" is missing`);
+  if (!isUtcTimestamp(time.type)) {
+    throw new StorageError('INVALID_ARGUMENT', `${where}: time column "${timeColumn}" must be a timestamp with time zone UTC, not ${String(time.type)}`);
+  }
+  for (const key of keyColumns) {
+    const field = schema.fields.find((f) => f.name === key);
+    if (!field) throw new StorageError('INVALID_ARGUMENT', `${where}: key column "${key}" is missing`);
+    if (!isKeyType(field.type)) {
+      throw new StorageError('INVALID_ARGUMENT', `${where}: key column "${key}" must be utf8, dictionary<utf8> or an integer, not ${String(field.type)}`);
+    }
+  }
+}
+
+export function checkDatasetSpec(spec: DatasetSpec): void {
+  checkDatasetName(spec.name);
+  if (spec.keyColumns.includes(spec.timeColumn)) {
+    throw new StorageError('INVALID_ARGUMENT', `time column "${spec.timeColumn}" cannot also be a key column`);
+  }
+  if (new Set(spec.keyColumns).size !== spec.keyColumns.length) {
+    throw new StorageError('INVALID_ARGUMENT', 'field "key_columns" names a column twice');
+  }
+  if (spec.fields) checkSchemaRoles(schemaFromFields(spec.fields, spec), spec.timeColumn, spec.keyColumns, 'fields');
+}
+
+/** The Arrow schema of a field list; time and key columns are never nullable. */
+export function schemaFromFields(fields: FieldSpec[], roles: { timeColumn: string; keyColumns: string[] }): Schema {
+  return new Schema(
+    fields.map((f) => {
+      const required = f.name === roles.timeColumn || roles.keyColumns.includes(f.name);
+      return new Field(f.name, typeFromString(f.type), required ? false : f.nullable);
+    }),
+  );
+}
+
+export function fieldsFromSchema(schema: Schema, roles: { timeColumn: string; keyColumns: string[] }): FieldSpec[] {
+  return schema.fields.map((f) => {
+    const required = f.name === roles.timeColumn || roles.keyColumns.includes(f.name);
+    return { name: f.name, type: typeToString(f.type), nullable: required ? false : true };
+  });
+}
+
+export function manifestSchemaOf(m: Manifest): Schema {
+  return m.fields ? schemaFromFields(m.fields, m) : new Schema([]);
+}

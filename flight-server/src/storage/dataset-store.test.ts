@@ -1,0 +1,179 @@
+import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Schema, type RecordBatch } from 'apache-arrow';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BARS_FIELDS, barsSchema, makeBars, price } from '../testing/bars.js';
+import { DatasetStore } from './dataset-store.js';
+import { wholeDataset, type ReadQuery } from './read-query.js';
+
+const silent = { info: () => undefined, warn: () => undefined };
+const options = (dataDir: string) => ({ dataDir, rowGroupRows: 1024, maxPutBytes: 64 * 1024 * 1024, endpointTargetRows: 10_000, outputBatchRows: 4096 });
+
+async function* from(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
+  yield* batches;
+}
+
+async function readAll(store: DatasetStore, query: ReadQuery): Promise<Record<string, unknown>[]> {
+  const plan = await store.plan(query);
+  const rows: Record<string, unknown>[] = [];
+  for (const e of plan.endpoints) {
+    const { batches } = await store.read(e.slice);
+    for await (const b of batches) for (const r of b) rows.push(r!.toJSON());
+  }
+  return rows;
+}
+
+let dir: string;
+let store: DatasetStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fd-store-'));
+  store = await DatasetStore.open(options(dir), silent);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('DatasetStore', () => {
+  it('creates, puts across partitions and reads back in key/time order', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    const batch = makeBars({ symbols: ['MSFT', 'AAPL'], start: '2024-01-02T23:00:00Z', minutes: 120 });
+    const out = await store.put('bars', batch.schema, from([batch]));
+    expect(out).toEqual({ rows: 240, version: 1, partitions: ['date=2024-01-02', 'date=2024-01-03'] });
+    const rows = await readAll(store, wholeDataset('bars'));
+    expect(rows).toHaveLength(240);
+    // Both small partitions share one endpoint, ordered by key then time across them.
+    expect((await store.plan(wholeDataset('bars'))).endpoints).toHaveLength(1);
+    expect(rows.slice(0, 120).every((r) => r.symbol === 'AAPL')).toBe(true);
+    expect(rows.slice(120).every((r) => r.symbol === 'MSFT')).toBe(true);
+    expect(rows.slice(0, 120).map((r) => r.ts)).toEqual(Array.from({ length: 120 }, (_, m) => Date.parse('2024-01-02T23:00:00Z') + m * 60_000));
+    const split = await DatasetStore.open({ ...options(dir), endpointTargetRows: 100 }, silent);
+    const plan = await split.plan(wholeDataset('bars'));
+    expect(plan.endpoints.map((e) => e.slice.partitions)).toEqual([['date=2024-01-02'], ['date=2024-01-03']]);
+    expect(plan.ordered).toBe(false);
+    expect(plan.totalRecords).toBe(240);
+    const desc = await store.describe('bars');
+    expect(desc.rows).toBe(240);
+    expect(desc.partitions.map((p) => p.key)).toEqual(['date=2024-01-02', 'date=2024-01-03']);
+  });
+
+  it('upserts: a re-sent bar replaces the stored one, last write in a stream wins', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    const first = makeBars({ symbols: ['AAPL'], start: '2024-01-02T10:00:00Z', minutes: 10 });
+    await store.put('bars', first.schema, from([first]));
+    const resent = makeBars({ symbols: ['AAPL'], start: '2024-01-02T10:05:00Z', minutes: 10, priceOffset: 1000 });
+    const resentAgain = makeBars({ symbols: ['AAPL'], start: '2024-01-02T10:14:00Z', minutes: 1, priceOffset: 2000 });
+    const out = await store.put('bars', first.schema, from([resent, resentAgain]));
+    expect(out.version).toBe(2);
+    const rows = await readAll(store, wholeDataset('bars'));
+    expect(rows).toHaveLength(15);
+    expect(rows[4]!.open).toBe(price(0, 4));
+    expect(rows[5]!.open).toBe(price(0, 0) + 1000);
+    expect(rows[14]!.open).toBe(price(0, 0) + 2000);
+  });
+
+  it('filters by symbols and [start, end) and projects columns', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'hour', fields: BARS_FIELDS });
+    const batch = makeBars({ symbols: ['AAPL', 'MSFT', 'GOOG'], start: '2024-01-02T09:00:00Z', minutes: 180 });
+    await store.put('bars', batch.schema, from([batch]));
+    const query: ReadQuery = {
+      ...wholeDataset('bars'),
+      symbols: ['MSFT'],
+      startNs: BigInt(Date.parse('2024-01-02T09:59:00Z')) * 1_000_000n,
+      endNs: BigInt(Date.parse('2024-01-02T10:02:00Z')) * 1_000_000n,
+      columns: ['close', 'ts'],
+    };
+    const plan = await store.plan(query);
+    expect(plan.schema.fields.map((f) => f.name)).toEqual(['close', 'ts']);
+    const rows = await readAll(store, query);
+    expect(rows.map((r) => r.ts)).toEqual([0, 1, 2].map((m) => Date.parse('2024-01-02T09:59:00Z') + m * 60_000));
+    expect(rows.map((r) => r.close)).toEqual([59, 60, 61].map((m) => price(1, m) + 0.5));
+    const limited = await readAll(store, { ...wholeDataset('bars'), limit: 5 });
+    expect(limited.map((r) => r.symbol)).toEqual(['AAPL', 'AAPL', 'AAPL', 'AAPL', 'AAPL']);
+  });
+
+  it('commits nothing when a stream fails half way', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    const good = makeBars({ symbols: ['AAPL'], start: '2024-01-02T10:00:00Z', minutes: 10 });
+    async function* failing(): AsyncGenerator<RecordBatch> {
+      yield good;
+      throw new Error('client went away');
+    }
+    await expect(store.put('bars', good.schema, failing())).rejects.toThrow('client went away');
+    expect((await store.describe('bars')).version).toBe(0);
+    expect(await readAll(store, wholeDataset('bars'))).toEqual([]);
+  });
+
+  it('fixes the schema with the first put when the dataset was created without fields', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: null });
+    expect((await store.plan(wholeDataset('bars'))).schema.fields).toEqual([]);
+    const batch = makeBars({ symbols: ['AAPL'], start: '2024-01-02T10:00:00Z', minutes: 3, symbolType: 'dictionary' });
+    await store.put('bars', batch.schema, from([batch]));
+    expect((await store.describe('bars')).schema.map((f) => `${f.name}:${f.type}`)).toEqual([
+      'symbol:dictionary<utf8>',
+      'ts:timestamp[ns, UTC]',
+      'open:float64',
+      'high:float64',
+      'low:float64',
+      'close:float64',
+      'volume:int64',
+    ]);
+    // utf8 and dictionary<utf8> count as one type
+    const plain = makeBars({ symbols: ['MSFT'], start: '2024-01-02T10:00:00Z', minutes: 3, symbolType: 'utf8' });
+    await store.put('bars', plain.schema, from([plain]));
+    expect(await readAll(store, wholeDataset('bars'))).toHaveLength(6);
+  });
+
+  it('refuses mismatched schemas, nulls in keys and unknown columns with messages naming them', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    const wrong = new Schema(barsSchema().fields.filter((f) => ['symbol', 'ts', 'close'].includes(f.name)));
+    await expect(store.put('bars', wrong, from([]))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/open|close/) });
+    await expect(store.plan({ ...wholeDataset('bars'), columns: ['nope'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('"nope"') });
+    await expect(store.plan(wholeDataset('missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(
+      store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS }),
+    ).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+  });
+
+  it('reads old versions and survives a restart that finds orphaned files', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    const a = makeBars({ symbols: ['AAPL'], start: '2024-01-02T10:00:00Z', minutes: 5 });
+    await store.put('bars', a.schema, from([a]));
+    const b = makeBars({ symbols: ['AAPL'], start: '2024-01-02T10:00:00Z', minutes: 5, priceOffset: 1 });
+    await store.put('bars', b.schema, from([b]));
+    expect((await readAll(store, { ...wholeDataset('bars'), asOf: 1 }))[0]!.open).toBe(price(0, 0));
+    expect((await readAll(store, wholeDataset('bars')))[0]!.open).toBe(price(0, 0) + 1);
+    await expect(store.plan({ ...wholeDataset('bars'), asOf: 7 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // Leftovers of an interrupted put and an interrupted commit.
+    await mkdir(join(dir, 'bars', 'date=2030-01-01'), { recursive: true });
+    await writeFile(join(dir, 'bars', 'date=2030-01-01', 'part-orphan.parquet'), 'half written');
+    await writeFile(join(dir, 'bars', '_catalog', '.tmp-123'), '{');
+    const reopened = await DatasetStore.open(options(dir), silent);
+    expect(await readdir(join(dir, 'bars', 'date=2030-01-01'))).toEqual([]);
+    expect((await readdir(join(dir, 'bars', '_catalog'))).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    expect((await reopened.describe('bars')).version).toBe(2);
+    expect(await readAll(reopened, wholeDataset('bars'))).toHaveLength(5);
+  });
+
+  it('resamples 1-minute bars into hourly OHLCV', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    const batch = makeBars({ symbols: ['AAPL', 'MSFT'], start: '2024-01-02T09:30:00Z', minutes: 90 });
+    await store.put('bars', batch.schema, from([batch]));
+    const rows = await readAll(store, { ...wholeDataset('bars'), interval: '1h' });
+    expect(rows.map((r) => `${r.symbol}@${new Date(r.ts as number).toISOString()}`)).toEqual([
+      'AAPL@2024-01-02T09:00:00.000Z',
+      'AAPL@2024-01-02T10:00:00.000Z',
+      'MSFT@2024-01-02T09:00:00.000Z',
+      'MSFT@2024-01-02T10:00:00.000Z',
+    ]);
+    const prices = (s: number, from: number, to: number) => Array.from({ length: to - from }, (_, i) => price(s, from + i));
+    const first = rows[0]!;
+    expect(first.open).toBe(price(0, 0));
+    expect(first.close).toBe(price(0, 29) + 0.5);
+    expect(first.high).toBe(Math.max(...prices(0, 0, 30)) + 1);
+    expect(first.low).toBe(Math.min(...prices(0, 0, 30)) - 1);
+    expect(first.volume).toBe(BigInt(Array.from({ length: 30 }, (_, i) => 1000 + i).reduce((a, b) => a + b)));
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * A dataset version's manifest: everything a reader needs to see that version whole: the schema,
+ * the partition scheme and every live file with its statistics. Manifests are immutable once
+ * committed; each commit writes the next one.
+ */
+import { z } from 'zod';
+import { PARTITION_SCHEMES } from './partition-path.js';
+
+export const fieldSpecSchema = z.strictObject({
+  name: z.string(),
+  type: z.string(),
+  nullable: z.boolean(),
+});
+export type FieldSpec = z.infer<typeof fieldSpecSchema>;
+
+const nsString = z.string().regex(/^-?\d+$/);
+
+export const rowGroupStatsSchema = z.object({
+  rows: z.number().int().nonnegative(),
+  minTimeNs: nsString,
+  maxTimeNs: nsString,
+  /** First key column's smallest and largest value, when that column is a string. */
+  minKey: z.string().nullable(),
+  maxKey: z.string().nullable(),
+});
+export type RowGroupStats = z.infer<typeof rowGroupStatsSchema>;
+
+export const fileEntrySchema = z.object({
+  /** Relative to the dataset directory, e.g. `date=2024-01-02/part-....parquet`. */
+  path: z.string(),
+  partition: z.string(),
+  rows: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  minTimeNs: nsString,
+  maxTimeNs: nsString,
+  minKey: z.string().nullable(),
+  maxKey: z.string().nullable(),
+  /** Columns the file holds; columns added later by evolve_schema read as null. */
+  columns: z.array(z.string()),
+  rowGroups: z.array(rowGroupStatsSchema),
+});
+export type FileEntry = z.infer<typeof fileEntrySchema>;
+
+export const OPERATIONS = ['create', 'put', 'delete_range', 'compact', 'evolve_schema'] as const;
+
+export const manifestSchema = z.object({
+  format: z.literal(1),
+  name: z.string(),
+  version: z.number().int().nonnegative(),
+  committedAt: z.string(),
+  operation: z.enum(OPERATIONS),
+  timeColumn: z.string(),
+  keyColumns: z.array(z.string()),
+  partition: z.enum(PARTITION_SCHEMES as [string, ...string[]]),
+  /** Null until the first DoPut fixes the schema of a dataset created without fields. */
+  fields: z.array(fieldSpecSchema).nullable(),
+  /** Columns added by evolve_schema, which a DoPut may omit. */
+  addedColumns: z.array(z.string()),
+  files: z.array(fileEntrySchema),
+});
+export type Manifest = z.infer<typeof manifestSchema> & { partition: 'hour' | 'day' | 'month' | 'year' };
+
+export function manifestRows(m: Manifest): number {
+  return m.files.reduce((sum, f) => sum + f.rows, 0);
+}
+
+export function manifestBytes(m: Manifest): number {
+  return m.files.reduce((sum, f) => sum + f.bytes, 0);
+}

@@ -1,0 +1,117 @@
+/**
+ * Time partitioning: which Hive-style directory a row's time value belongs to, and the
+ * [start, end) range a directory covers. All arithmetic is in UTC and in nanoseconds.
+ */
+import { StorageError } from './errors.js';
+
+export type PartitionScheme = 'hour' | 'day' | 'month' | 'year';
+export const PARTITION_SCHEMES: readonly PartitionScheme[] = ['hour', 'day', 'month', 'year'];
+
+const NS_PER_MS = 1_000_000n;
+
+/** The contract's time domain: [1678-01-01, 2262-01-01) UTC, what int64 nanoseconds hold. */
+export const MIN_TIME_NS = BigInt(Date.UTC(1678, 0, 1)) * NS_PER_MS;
+export const MAX_TIME_NS = BigInt(Date.UTC(2262, 0, 1)) * NS_PER_MS;
+
+export interface PartitionRange {
+  key: string;
+  startNs: bigint;
+  endNs: bigint;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+function floorDivBig(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n ? q - 1n : q;
+}
+
+/** The partition that holds a time value (nanoseconds since the epoch, UTC). */
+export function partitionOf(timeNs: bigint, scheme: PartitionScheme): PartitionRange {
+  const ms = Number(floorDivBig(timeNs, NS_PER_MS));
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const day = d.getUTCDate();
+  const h = d.getUTCHours();
+  let start: number;
+  let end: number;
+  let key: string;
+  switch (scheme) {
+    case 'hour':
+      start = Date.UTC(y, m, day, h);
+      end = start + 3_600_000;
+      key = `date=${pad(y, 4)}-${pad(m + 1, 2)}-${pad(day, 2)}/hour=${pad(h, 2)}`;
+      break;
+    case 'day':
+      start = Date.UTC(y, m, day);
+      end = start + 86_400_000;
+      key = `date=${pad(y, 4)}-${pad(m + 1, 2)}-${pad(day, 2)}`;
+      break;
+    case 'month':
+      start = Date.UTC(y, m, 1);
+      end = Date.UTC(y, m + 1, 1);
+      key = `month=${pad(y, 4)}-${pad(m + 1, 2)}`;
+      break;
+    case 'year':
+      start = Date.UTC(y, 0, 1);
+      end = Date.UTC(y + 1, 0, 1);
+      key = `year=${pad(y, 4)}`;
+      break;
+    default: {
+      const never: never = scheme;
+      throw new StorageError('INVALID_ARGUMENT', `unknown partition scheme ${String(never)}`);
+    }
+  }
+  return { key, startNs: BigInt(start) * NS_PER_MS, endNs: BigInt(end) * NS_PER_MS };
+}
+
+const KEY_PATTERNS: Record<PartitionScheme, RegExp> = {
+  hour: /^date=(\d{4})-(\d{2})-(\d{2})\/hour=(\d{2})$/,
+  day: /^date=(\d{4})-(\d{2})-(\d{2})$/,
+  month: /^month=(\d{4})-(\d{2})$/,
+  year: /^year=(\d{4})$/,
+};
+
+/** Parses a Hive partition key back to its range; INVALID_ARGUMENT when it is not one of the scheme's. */
+export function parsePartitionKey(key: string, scheme: PartitionScheme): PartitionRange {
+  const match = KEY_PATTERNS[scheme].exec(key);
+  if (!match) {
+    throw new StorageError('INVALID_ARGUMENT', `partition "${key}" is not a ${scheme} partition key`);
+  }
+  const [y, mo, d, h] = match.slice(1).map(Number) as [number, number?, number?, number?];
+  const startMs = Date.UTC(y, (mo ?? 1) - 1, d ?? 1, h ?? 0);
+  const range = partitionOf(BigInt(startMs) * NS_PER_MS, scheme);
+  if (range.key !== key) {
+    throw new StorageError('INVALID_ARGUMENT', `partition "${key}" names no real ${scheme}`);
+  }
+  return range;
+}
+
+/**
+ * Groups row indices by partition. Consecutive rows usually share a partition, so the
+ * range of the current partition is reused until a value falls outside it.
+ */
+export function groupRowsByPartition(
+  timesNs: (i: number) => bigint,
+  rowCount: number,
+  scheme: PartitionScheme,
+): Map<string, { range: PartitionRange; rows: number[] }> {
+  const groups = new Map<string, { range: PartitionRange; rows: number[] }>();
+  let current: { range: PartitionRange; rows: number[] } | undefined;
+  for (let i = 0; i < rowCount; i++) {
+    const t = timesNs(i);
+    if (!current || t < current.range.startNs || t >= current.range.endNs) {
+      const range = partitionOf(t, scheme);
+      current = groups.get(range.key);
+      if (!current) {
+        current = { range, rows: [] };
+        groups.set(range.key, current);
+      }
+    }
+    current.rows.push(i);
+  }
+  return groups;
+}

@@ -1,0 +1,351 @@
+/**
+ * FlightClient: an Arrow Flight client for Node, speaking to any Flight server (flightdeck's or
+ * another implementation) over grpc-js with the hand-written FlightData codec.
+ */
+import {
+  Client,
+  credentials as grpcCredentials,
+  Metadata,
+  status,
+  type CallOptions,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type MethodDefinition,
+  type StatusObject,
+} from '@grpc/grpc-js';
+import type { RecordBatch, Schema, Table } from 'apache-arrow';
+import { FlightError, fromServiceError } from './errors.js';
+import { toBuffer } from './flight-descriptor.js';
+import { decodeFlightData, DEFAULT_MAX_MESSAGE_BYTES, encodeFlightData, type FlightRecordBatchStream } from './ipc-codec.js';
+import { decodeSchema } from './ipc-message.js';
+import { responseStream } from './response-stream.js';
+import {
+  flightServiceDefinition,
+  type ActionType,
+  type FlightDescriptor,
+  type FlightInfo,
+  type PutResult,
+  type Ticket,
+} from './service-definition.js';
+
+/** Receive limit: pyarrow and other clients send one unsplit message per batch. */
+export const DEFAULT_CLIENT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * HTTP/2 flow-control window of the client's connection and streams. grpc-js otherwise keeps
+ * 64 KiB, which halves DoGet throughput; grpc-js has no BDP probing to grow it.
+ */
+export const CLIENT_FLOW_CONTROL_WINDOW = 4 * 1024 * 1024;
+
+export interface FlightClientOptions {
+  /** Bearer token sent as `authorization: Bearer <token>` on every call (or obtain one with handshake). */
+  token?: string;
+  /** Largest message received or sent. Default 256 MiB. */
+  maxMessageBytes?: number;
+  /** DoPut splits record batches into messages of at most this size. Default 2 MiB. */
+  putMessageBytes?: number;
+  /** Extra grpc-js channel options, applied last. */
+  channelOptions?: Partial<ChannelOptions>;
+}
+
+/** A FlightInfo whose schema is decoded; the encapsulated bytes stay in `schemaBytes`. */
+export interface ClientFlightInfo extends Omit<FlightInfo, 'schema'> {
+  schema: Schema;
+  schemaBytes: Uint8Array;
+}
+
+export interface DoPutOptions {
+  /** The stream schema; required to put zero batches. Defaults to the first batch's. */
+  schema?: Schema;
+}
+
+export interface DoPutResult {
+  /** app_metadata of the last PutResult (empty if the server sent none). */
+  appMetadata: Uint8Array;
+  /** app_metadata of every PutResult, in order. */
+  results: Uint8Array[];
+}
+
+export class FlightClient {
+  readonly #client: Client;
+  readonly #putMessageBytes: number;
+  #token: string | undefined;
+
+  /** `url`: `grpc://host:port`, `grpc+tcp://host:port` or `grpc+tls://host[:port]`. */
+  constructor(url: string, opts: FlightClientOptions = {}) {
+    const { address, credentials } = parseFlightUrl(url);
+    const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_CLIENT_MAX_MESSAGE_BYTES;
+    this.#client = new Client(address, credentials, {
+      'grpc.max_receive_message_length': maxMessageBytes,
+      'grpc.max_send_message_length': maxMessageBytes,
+      'grpc-node.flow_control_window': CLIENT_FLOW_CONTROL_WINDOW,
+      ...opts.channelOptions,
+    });
+    this.#putMessageBytes = opts.putMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#token = opts.token === undefined ? undefined : stripBearer(opts.token);
+  }
+
+  /** The bearer token sent with each call, if any. */
+  get token(): string | undefined {
+    return this.#token;
+  }
+
+  /**
+   * Basic-auth Handshake as pyarrow's `authenticate_basic_token` does it: `authorization: Basic …`,
+   * no request message, half-close; the token comes from the `authorization: Bearer …` trailer,
+   * else the response header. Stores and returns it ('' if the server sent none).
+   */
+  async handshake(user: string, password: string): Promise<string> {
+    const method = flightServiceDefinition.Handshake;
+    const metadata = new Metadata();
+    metadata.set('authorization', `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`);
+    const call = this.#client.makeBidiStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      metadata,
+      this.#callOptions(),
+    );
+    let headerToken: string | undefined;
+    const trailers = new Promise<Metadata>((resolve, reject) => {
+      call.on('metadata', (headers: Metadata) => {
+        headerToken = bearerOf(headers);
+      });
+      call.on('data', () => undefined);
+      call.on('status', (s: StatusObject) => (s.code === status.OK ? resolve(s.metadata) : reject(fromServiceError(s))));
+      call.on('error', () => undefined); // 'status' carries it
+    });
+    call.end();
+    const token = bearerOf(await trailers) ?? headerToken;
+    if (token !== undefined) this.#token = token;
+    return token ?? '';
+  }
+
+  /** One FlightInfo per flight the server lists (flightdeck: per dataset). */
+  async *listFlights(expression?: Uint8Array | string | object): AsyncGenerator<ClientFlightInfo, void, undefined> {
+    const method = flightServiceDefinition.ListFlights;
+    const request = { expression: expression === undefined ? Buffer.alloc(0) : toBuffer(expression) };
+    const call = this.#client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      this.#metadata(),
+      this.#callOptions(),
+    );
+    for await (const info of responseStream(call)) yield withSchema(info);
+  }
+
+  async getFlightInfo(descriptor: FlightDescriptor): Promise<ClientFlightInfo> {
+    return withSchema(await this.#unary(flightServiceDefinition.GetFlightInfo, descriptor));
+  }
+
+  async getSchema(descriptor: FlightDescriptor): Promise<Schema> {
+    const result = await this.#unary(flightServiceDefinition.GetSchema, descriptor);
+    return decodeSchema(result.schema);
+  }
+
+  /** Streams a ticket's record batches; the call starts at once. */
+  doGet(ticket: Uint8Array | string | Ticket): FlightRecordBatchStream {
+    const method = flightServiceDefinition.DoGet;
+    const call = this.#client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      { ticket: ticketBytes(ticket) },
+      this.#metadata(),
+      this.#callOptions(),
+    );
+    return decodeFlightData(responseStream(call));
+  }
+
+  /** A ticket's rows as one Table (empty, with the schema, for zero batches). */
+  async readTable(ticket: Uint8Array | string | Ticket): Promise<Table> {
+    return this.doGet(ticket).readTable();
+  }
+
+  /**
+   * Uploads batches under `descriptor` (sent with the first message, which carries the schema),
+   * honouring backpressure; resolves with the server's PutResult metadata once the call ends OK,
+   * rejects with the server's status as FlightError.
+   */
+  async doPut(
+    descriptor: FlightDescriptor,
+    batches: Iterable<RecordBatch> | AsyncIterable<RecordBatch>,
+    opts: DoPutOptions = {},
+  ): Promise<DoPutResult> {
+    const method = flightServiceDefinition.DoPut;
+    const call = this.#client.makeBidiStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      this.#metadata(),
+      this.#callOptions(),
+    );
+    const results: Uint8Array[] = [];
+    let closed = false;
+    let failure: FlightError | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (result: PutResult) => results.push(result.appMetadata));
+      call.on('status', (s: StatusObject) => {
+        closed = true;
+        if (s.code === status.OK) {
+          resolve();
+        } else {
+          failure = fromServiceError(s);
+          reject(failure);
+        }
+      });
+      call.on('error', () => undefined); // 'status' carries it
+    });
+    done.catch(() => undefined);
+
+    try {
+      const messages = encodeFlightData(batches, {
+        descriptor,
+        maxMessageBytes: this.#putMessageBytes,
+        ...(opts.schema === undefined ? {} : { schema: opts.schema }),
+      });
+      for await (const message of messages) {
+        if (closed) break;
+        if (!call.write(message)) {
+          await Promise.race([new Promise<void>((resolve) => call.once('drain', resolve)), done]);
+        }
+      }
+    } catch (err) {
+      if (!closed) call.cancel();
+      throw failure ?? err;
+    }
+    call.end();
+    await done;
+    return { appMetadata: results.at(-1) ?? new Uint8Array(0), results };
+  }
+
+  /** Runs an action; yields each result body. The call starts at once. */
+  doAction(type: string, body: Uint8Array | string | object = new Uint8Array(0)): AsyncGenerator<Uint8Array, void, undefined> {
+    const method = flightServiceDefinition.DoAction;
+    const call = this.#client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      { type, body: toBuffer(body) },
+      this.#metadata(),
+      this.#callOptions(),
+    );
+    return (async function* bodies() {
+      for await (const result of responseStream(call)) yield result.body;
+    })();
+  }
+
+  /** Runs an action whose body and first result are UTF-8 JSON. */
+  async doActionJson<T = unknown>(type: string, body: object | string = {}): Promise<T> {
+    const results: Uint8Array[] = [];
+    for await (const result of this.doAction(type, body)) results.push(result);
+    const first = results[0];
+    if (first === undefined) throw new FlightError('INTERNAL', `action '${type}' returned no result`);
+    const text = Buffer.from(first.buffer, first.byteOffset, first.byteLength).toString('utf8');
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new FlightError('INTERNAL', `action '${type}' returned a result that is not JSON: ${text.slice(0, 200)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async listActions(): Promise<ActionType[]> {
+    const method = flightServiceDefinition.ListActions;
+    const call = this.#client.makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      {},
+      this.#metadata(),
+      this.#callOptions(),
+    );
+    const actions: ActionType[] = [];
+    for await (const action of responseStream(call)) actions.push(action);
+    return actions;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  #metadata(): Metadata {
+    const metadata = new Metadata();
+    if (this.#token !== undefined && this.#token !== '') metadata.set('authorization', `Bearer ${this.#token}`);
+    return metadata;
+  }
+
+  #callOptions(): CallOptions {
+    return {};
+  }
+
+  #unary<Req, Res>(method: MethodDefinition<Req, Res>, request: Req): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      this.#client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        this.#metadata(),
+        this.#callOptions(),
+        (err, value) => (err || value === undefined ? reject(fromServiceError(err)) : resolve(value)),
+      );
+    });
+  }
+}
+
+function parseFlightUrl(url: string): { address: string; credentials: ChannelCredentials } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new FlightError('INVALID_ARGUMENT', `invalid Flight URL '${url}': expected grpc://host:port`);
+  }
+  let credentials: ChannelCredentials;
+  let defaultPort = '';
+  switch (parsed.protocol) {
+    case 'grpc:':
+    case 'grpc+tcp:':
+      credentials = grpcCredentials.createInsecure();
+      break;
+    case 'grpc+tls:':
+      credentials = grpcCredentials.createSsl();
+      defaultPort = '443';
+      break;
+    default:
+      throw new FlightError(
+        'INVALID_ARGUMENT',
+        `unsupported Flight URL scheme '${parsed.protocol}' in '${url}': use grpc://, grpc+tcp:// or grpc+tls://`,
+      );
+  }
+  const port = parsed.port === '' ? defaultPort : parsed.port;
+  if (parsed.hostname === '' || port === '') {
+    throw new FlightError('INVALID_ARGUMENT', `Flight URL '${url}' needs a host and a port`);
+  }
+  return { address: `${parsed.hostname}:${port}`, credentials };
+}
+
+function withSchema(info: FlightInfo): ClientFlightInfo {
+  return { ...info, schema: decodeSchema(info.schema), schemaBytes: info.schema };
+}
+
+function ticketBytes(ticket: Uint8Array | string | Ticket): Buffer {
+  if (typeof ticket === 'string' || ticket instanceof Uint8Array) return toBuffer(ticket);
+  return toBuffer(ticket.ticket);
+}
+
+/** The token of an `authorization: Bearer <token>` entry, if present. */
+function bearerOf(metadata: Metadata): string | undefined {
+  for (const value of metadata.get('authorization')) {
+    const text = typeof value === 'string' ? value : value.toString('utf8');
+    if (/^bearer /i.test(text)) return text.slice(7).trim();
+  }
+  return undefined;
+}
+
+function stripBearer(token: string): string {
+  return /^bearer /i.test(token) ? token.slice(7).trim() : token;
+}

@@ -1,0 +1,172 @@
+"""Fixtures for the black-box pyarrow/DuckDB interop suite.
+
+The real flight server runs as a subprocess (`tsx flight-server/src/main.ts`) on port 0 with
+its own DATA_DIR; tests talk to it only through pyarrow.flight and the files it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.flight as fl
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_MAIN = REPO_ROOT / "flight-server" / "src" / "main.ts"
+TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
+STARTUP_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ServerProcess:
+    proc: subprocess.Popen
+    data_dir: Path
+    stdout_lines: list[str] = field(default_factory=list)
+    stderr_lines: list[str] = field(default_factory=list)
+    port: int | None = None
+
+    @property
+    def location(self) -> str:
+        return f"grpc://127.0.0.1:{self.port}"
+
+    def logs(self, last: int = 80) -> str:
+        out = "".join(self.stdout_lines[-last:])
+        err = "".join(self.stderr_lines[-last:])
+        return f"--- server stdout (last {last} lines) ---\n{out}\n--- server stderr ---\n{err}"
+
+    def crashed(self) -> str | None:
+        """A description of the crash if the process has exited on its own, else None."""
+        code = self.proc.poll()
+        if code is None:
+            return None
+        return f"flight server exited with status {code} during the run\n{self.logs()}"
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        return self.proc.returncode
+
+
+def _drain(stream, sink: list[str], on_line=None) -> None:
+    for line in iter(stream.readline, ""):
+        sink.append(line)
+        if on_line is not None:
+            on_line(line)
+    stream.close()
+
+
+def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> ServerProcess:
+    """Starts the flight server on port 0 and waits for its 'flight server listening' log line."""
+    if not SERVER_MAIN.exists():
+        pytest.fail(f"{SERVER_MAIN.relative_to(REPO_ROOT)} does not exist", pytrace=False)
+    if not TSX.exists():
+        pytest.fail("node_modules/.bin/tsx is missing: run `npm ci` first", pytrace=False)
+    env = dict(os.environ)
+    env.update(
+        FLIGHT_PORT="0",
+        FLIGHT_HOST="127.0.0.1",
+        DATA_DIR=str(data_dir),
+        LOG_LEVEL="info",
+    )
+    env.pop("FLIGHT_USERS", None)
+    if extra_env:
+        env.update(extra_env)
+    proc = subprocess.Popen(
+        [str(TSX), str(SERVER_MAIN.relative_to(REPO_ROOT))],
+        cwd=REPO_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    server = ServerProcess(proc=proc, data_dir=data_dir)
+    listening = threading.Event()
+
+    def on_stdout(line: str) -> None:
+        if listening.is_set():
+            return
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        if isinstance(record, dict) and record.get("msg") == "flight server listening":
+            server.port = int(record["port"])
+            listening.set()
+
+    threading.Thread(target=_drain, args=(proc.stdout, server.stdout_lines, on_stdout), daemon=True).start()
+    threading.Thread(target=_drain, args=(proc.stderr, server.stderr_lines), daemon=True).start()
+
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not listening.wait(0.1):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            reason = (
+                f"exited with status {proc.returncode}"
+                if proc.poll() is not None
+                else f"did not log 'flight server listening' within {STARTUP_TIMEOUT_S:.0f}s"
+            )
+            server.stop(signal.SIGKILL)
+            time.sleep(0.2)
+            pytest.fail(f"flight server {reason}\n{server.logs()}", pytrace=False)
+    return server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server per test module, with its own DATA_DIR; fails the module if it crashes."""
+    data_dir = tmp_path_factory.mktemp("flight-data")
+    srv = start_server(data_dir)
+    yield {"location": srv.location, "data_dir": data_dir, "proc": srv.proc, "handle": srv}
+    crash = srv.crashed()
+    srv.stop()
+    if crash:
+        pytest.fail(crash, pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _server_still_alive(request):
+    """The server never crashes: after every test that used it, the process must still run."""
+    yield
+    if "server" in request.fixturenames:
+        srv = request.getfixturevalue("server")["handle"]
+        crash = srv.crashed()
+        if crash:
+            pytest.fail(crash, pytrace=False)
+
+
+@pytest.fixture
+def client(server):
+    c = fl.connect(server["location"])
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def new_name():
+    """Returns a factory of unique, valid dataset names."""
+
+    def make(prefix: str = "ds") -> str:
+        return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+    return make
+
+
+@pytest.fixture
+def scratch_dir():
+    with tempfile.TemporaryDirectory(prefix="flightdeck-py-") as d:
+        yield Path(d)
