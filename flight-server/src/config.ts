@@ -11,6 +11,8 @@ export interface FlightServerConfig {
   rowGroupRows: number;
   endpointTargetRows: number;
   outputBatchRows: number;
+  /** Bytes the hot cache of decoded partitions may hold (CACHE_MB). */
+  cacheBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -38,7 +40,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     maxMessageBytes: integer(env, 'FLIGHT_MAX_MESSAGE_BYTES', 256 * MiB, 1 * MiB, 2047 * MiB),
     maxPutBytes: integer(env, 'FLIGHT_MAX_PUT_BYTES', 4096 * MiB, 1 * MiB),
     rowGroupRows: integer(env, 'FLIGHT_ROW_GROUP_ROWS', 131_072, 1024),
-    endpointTargetRows: integer(env, 'FLIGHT_ENDPOINT_ROWS', 2_000_000, 1),
+    endpointTargetRows: integer(env, 'FLIGHT_ENDPOINT_ROWS', 100_000, 1),
     outputBatchRows: integer(env, 'FLIGHT_BATCH_ROWS', 65_536, 1),
+    cacheBytes: integer(env, 'CACHE_MB', 512, 0, 1024 * 1024) * MiB,
   };
 }

@@ -207,7 +207,7 @@ describe('FlightClient against an in-process grpc-js server', () => {
     }
     expect(rows).toBe(1_200_000);
     expect(messages).toBeGreaterThan(8);
-  });
+  }, 30_000);
 
   it('puts and gets zero batches with an explicit schema', async () => {
     const schema = new Schema([new Field('ts', new Int32()), new Field('v', new Float64())]);

@@ -7,7 +7,6 @@ import {
   credentials as grpcCredentials,
   Metadata,
   status,
-  type CallOptions,
   type ChannelCredentials,
   type ChannelOptions,
   type MethodDefinition,
@@ -104,7 +103,6 @@ export class FlightClient {
       method.requestSerialize,
       method.responseDeserialize,
       metadata,
-      this.#callOptions(),
     );
     let headerToken: string | undefined;
     const trailers = new Promise<Metadata>((resolve, reject) => {
@@ -131,7 +129,6 @@ export class FlightClient {
       method.responseDeserialize,
       request,
       this.#metadata(),
-      this.#callOptions(),
     );
     for await (const info of responseStream(call)) yield withSchema(info);
   }
@@ -154,9 +151,8 @@ export class FlightClient {
       method.responseDeserialize,
       { ticket: ticketBytes(ticket) },
       this.#metadata(),
-      this.#callOptions(),
     );
-    return decodeFlightData(responseStream(call));
+    return decodeFlightData(responseStream(call), { onCancel: () => call.cancel() });
   }
 
   /** A ticket's rows as one Table (empty, with the schema, for zero batches). */
@@ -180,7 +176,6 @@ export class FlightClient {
       method.requestSerialize,
       method.responseDeserialize,
       this.#metadata(),
-      this.#callOptions(),
     );
     const results: Uint8Array[] = [];
     let closed = false;
@@ -230,7 +225,6 @@ export class FlightClient {
       method.responseDeserialize,
       { type, body: toBuffer(body) },
       this.#metadata(),
-      this.#callOptions(),
     );
     return (async function* bodies() {
       for await (const result of responseStream(call)) yield result.body;
@@ -261,7 +255,6 @@ export class FlightClient {
       method.responseDeserialize,
       {},
       this.#metadata(),
-      this.#callOptions(),
     );
     const actions: ActionType[] = [];
     for await (const action of responseStream(call)) actions.push(action);
@@ -278,10 +271,6 @@ export class FlightClient {
     return metadata;
   }
 
-  #callOptions(): CallOptions {
-    return {};
-  }
-
   #unary<Req, Res>(method: MethodDefinition<Req, Res>, request: Req): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       this.#client.makeUnaryRequest(
@@ -290,7 +279,6 @@ export class FlightClient {
         method.responseDeserialize,
         request,
         this.#metadata(),
-        this.#callOptions(),
         (err, value) => (err || value === undefined ? reject(fromServiceError(err)) : resolve(value)),
       );
     });

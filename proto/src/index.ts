@@ -47,6 +47,7 @@ export {
   type FlightInfo,
   type FlightMethodName,
   type FlightServiceDefinition,
+  type FlightServiceHandlers,
   type HandshakeRequest,
   type HandshakeResponse,
   type Location,

@@ -6,7 +6,13 @@
  * use the hand-written codec in flight-data.ts.
  */
 import { fileURLToPath } from 'node:url';
-import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import type {
+  handleBidiStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  MethodDefinition,
+  ServiceDefinition,
+} from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition, type ServiceDefinition as LoadedService } from '@grpc/proto-loader';
 import { deserializeFlightData, serializeFlightData, type FlightData } from './flight-data.js';
 
@@ -132,6 +138,20 @@ export type FlightServiceDefinition = {
 };
 
 export type FlightMethodName = keyof FlightServiceDefinition;
+
+/** Typed handlers for `server.addService(flightServiceDefinition, handlers)`. */
+export type FlightServiceHandlers = {
+  Handshake: handleBidiStreamingCall<HandshakeRequest, HandshakeResponse>;
+  ListFlights: handleServerStreamingCall<Criteria, FlightInfo>;
+  GetFlightInfo: handleUnaryCall<FlightDescriptor, FlightInfo>;
+  PollFlightInfo: handleUnaryCall<FlightDescriptor, PollInfo>;
+  GetSchema: handleUnaryCall<FlightDescriptor, SchemaResult>;
+  DoGet: handleServerStreamingCall<Ticket, FlightData>;
+  DoPut: handleBidiStreamingCall<FlightData, PutResult>;
+  DoExchange: handleBidiStreamingCall<FlightData, FlightData>;
+  DoAction: handleServerStreamingCall<Action, Result>;
+  ListActions: handleServerStreamingCall<Empty, ActionType>;
+};
 
 const loadedService = flightPackageDefinition[FLIGHT_SERVICE_NAME] as LoadedService | undefined;
 if (loadedService === undefined) throw new Error(`${flightProtoPath} does not define ${FLIGHT_SERVICE_NAME}`);

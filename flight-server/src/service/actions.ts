@@ -8,6 +8,7 @@ import { checkPartitionScheme } from '../storage/dataset-spec.js';
 import { StorageError } from '../storage/errors.js';
 import { fieldSpecSchema } from '../storage/manifest.js';
 import { describeZodError, parseJsonText } from './query-json.js';
+import { parseTimeValue } from './time-value.js';
 
 export interface ActionContext {
   store: DatasetStore;
@@ -51,6 +52,42 @@ export const ACTIONS = {
     body: z.strictObject({ name: datasetName }),
     run: (ctx, b) => ctx.store.describe(b.name),
   }),
+  delete_range: action({
+    description: 'Delete rows: {"dataset","symbols"?,"start"?,"end"?} -> {"rows_deleted","version"}',
+    body: z.strictObject({
+      dataset: datasetName,
+      symbols: z.array(z.string()).optional(),
+      start: z.union([z.string(), z.number()]).optional(),
+      end: z.union([z.string(), z.number()]).optional(),
+    }),
+    run: (ctx, b) =>
+      ctx.store.deleteRange(
+        b.dataset,
+        b.symbols ?? null,
+        b.start === undefined ? null : parseTimeValue('start', b.start),
+        b.end === undefined ? null : parseTimeValue('end', b.end),
+      ),
+  }),
+  compact: action({
+    description: 'Merge small files: {"dataset","partition"?} -> {"files_before","files_after","version"}',
+    body: z.strictObject({ dataset: datasetName, partition: z.string().optional() }),
+    run: (ctx, b) => ctx.store.compact(b.dataset, b.partition ?? null),
+  }),
+  evolve_schema: action({
+    description: 'Add nullable columns: {"dataset","add":[{"name","type","nullable":true}]} -> the dataset description',
+    body: z.strictObject({ dataset: datasetName, add: z.array(fieldSpecSchema).min(1) }),
+    run: (ctx, b) => ctx.store.evolveSchema(b.dataset, b.add),
+  }),
+  vacuum: action({
+    description: 'Remove files no retained version names: {"dataset","retain_versions"} -> {"files_removed","bytes_freed","oldest_version"} (admin)',
+    body: z.strictObject({ dataset: datasetName, retain_versions: z.number().int().min(1) }),
+    run: (ctx, b) => ctx.store.vacuum(b.dataset, b.retain_versions),
+  }),
+  drop_dataset: action({
+    description: 'Drop a dataset and its files: {"name"} -> {"dropped":true} (admin)',
+    body: z.strictObject({ name: datasetName }),
+    run: (ctx, b) => ctx.store.drop(b.name),
+  }),
   health: action({
     description: 'Liveness: {} -> {"status":"ok",...}',
     body: z.strictObject({}),
@@ -59,6 +96,7 @@ export const ACTIONS = {
       version: ctx.serverVersion,
       uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
       datasets: ctx.store.listDatasets().length,
+      cache: ctx.store.cacheStats(),
     }),
   }),
 } as const;

@@ -22,6 +22,7 @@ import {
   type SchemaResult,
   type Ticket,
 } from '@flightdeck/proto';
+import type { RecordBatch } from 'apache-arrow';
 import type { FlightServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { DatasetStore } from '../storage/dataset-store.js';
@@ -30,6 +31,7 @@ import { listActionTypes, runAction } from './actions.js';
 import { CallLog } from './call-log.js';
 import { datasetOfPath } from './descriptor.js';
 import { getFlightInfo, listFlights } from './flight-info.js';
+import { forwardIpcStreams } from './ipc-forward.js';
 import { writeWithBackpressure } from './stream-write.js';
 import { decodeTicket } from './ticket.js';
 
@@ -47,6 +49,15 @@ export interface RunningFlightServer {
 }
 
 const SERVER_VERSION = '0.1.0';
+/** Record batches are split into messages of about this size (pyarrow handles 1-4 MiB best). */
+const MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+async function* countRows(batches: AsyncIterable<RecordBatch>, onRows: (rows: number) => void): AsyncGenerator<RecordBatch> {
+  for await (const b of batches) {
+    onRows(b.numRows);
+    yield b;
+  }
+}
 
 function dataBytes(m: FlightData): number {
   return m.dataHeader.byteLength + m.dataBody.byteLength;
@@ -132,19 +143,20 @@ export function createFlightService(deps: FlightServerDeps): grpc.UntypedService
           ? ticket.slice
           : { query: { ...ticket.query, asOf: (await store.plan(ticket.query)).version }, partitions: null };
       log.dataset = slice.query.dataset;
-      const { schema, batches } = await store.read(slice);
-      const counted = (async function* () {
-        for await (const b of batches) {
-          log.rows += b.numRows;
-          yield b;
-        }
-      })();
+      const data = await store.read(slice);
+      const onRows = (rows: number) => {
+        log.rows += rows;
+      };
+      const messages =
+        data.kind === 'ipc'
+          ? forwardIpcStreams(data.schema, data.streams, onRows)
+          : encodeFlightData(countRows(data.batches, onRows), { schema: data.schema, maxMessageBytes: MAX_SEND_MESSAGE_BYTES });
       try {
-        await writeWithBackpressure(call, encodeFlightData(counted, { schema, maxMessageBytes: 4 * 1024 * 1024 }), (m) => {
+        await writeWithBackpressure(call, messages, (m) => {
           log.bytes += dataBytes(m);
         });
       } finally {
-        await counted.return(undefined);
+        await messages.return(undefined);
       }
     }),
 
@@ -157,13 +169,14 @@ export function createFlightService(deps: FlightServerDeps): grpc.UntypedService
         const schema = await stream.schema();
         const dataset = datasetOfPath(stream.firstDescriptor);
         log.dataset = dataset;
-        const counted = (async function* () {
-          for await (const b of stream) {
-            log.rows += b.numRows;
-            yield b;
-          }
-        })();
-        const outcome = await store.put(dataset, schema, counted, aborted.signal);
+        const outcome = await store.put(
+          dataset,
+          schema,
+          countRows(stream, (rows) => {
+            log.rows += rows;
+          }),
+          aborted.signal,
+        );
         if (call.cancelled) throw new StorageError('ABORTED', 'client cancelled the DoPut');
         call.write({ appMetadata: Buffer.from(JSON.stringify(outcome), 'utf8') });
       };

@@ -34,7 +34,12 @@ export function describeZodError(error: z.ZodError, what: string): string {
 }
 
 export function parseJsonText(bytes: Uint8Array | string, what: string): unknown {
-  const text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  let text: string;
+  try {
+    text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new StorageError('INVALID_ARGUMENT', `${what} is not valid UTF-8`);
+  }
   try {
     return JSON.parse(quoteTimeIntegers(text, ['start', 'end']));
   } catch (e) {
@@ -43,14 +48,7 @@ export function parseJsonText(bytes: Uint8Array | string, what: string): unknown
 }
 
 export function parseQuery(bytes: Uint8Array | string): ReadQuery {
-  let raw: unknown;
-  try {
-    raw = parseJsonText(bytes, 'query');
-  } catch (e) {
-    if (e instanceof TypeError) throw new StorageError('INVALID_ARGUMENT', 'query is not valid UTF-8');
-    throw e;
-  }
-  return queryFromJson(raw);
+  return queryFromJson(parseJsonText(bytes, 'query'));
 }
 
 export function queryFromJson(raw: unknown): ReadQuery {

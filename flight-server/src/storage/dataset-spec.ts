@@ -2,7 +2,7 @@
  * What a dataset is: its name, time column, key columns, partition scheme and fields, and the
  * checks that keep those consistent (the contract's Datasets section).
  */
-import { Field, Schema, DataType, type Timestamp } from 'apache-arrow';
+import { DataType, Dictionary, Field, Schema, type Timestamp } from 'apache-arrow';
 import { StorageError } from './errors.js';
 import { typeFromString, typeToString } from './field-types.js';
 import type { FieldSpec, Manifest } from './manifest.js';
@@ -72,10 +72,15 @@ export function checkDatasetSpec(spec: DatasetSpec): void {
 
 /** The Arrow schema of a field list; time and key columns are never nullable. */
 export function schemaFromFields(fields: FieldSpec[], roles: { timeColumn: string; keyColumns: string[] }): Schema {
+  // Dictionary ids 0, 1, ... in field order, as Parquet readers number them, so Arrow IPC read
+  // from a file can be forwarded under this schema unchanged.
+  let dictionaryId = 0;
   return new Schema(
     fields.map((f) => {
       const required = f.name === roles.timeColumn || roles.keyColumns.includes(f.name);
-      return new Field(f.name, typeFromString(f.type), required ? false : f.nullable);
+      let type = typeFromString(f.type);
+      if (DataType.isDictionary(type)) type = new Dictionary(type.dictionary, type.indices, dictionaryId++);
+      return new Field(f.name, type, required ? false : f.nullable);
     }),
   );
 }

@@ -1,14 +1,15 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Schema, type RecordBatch } from 'apache-arrow';
+import { Schema, tableFromIPC, type RecordBatch } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BARS_FIELDS, barsSchema, makeBars, price } from '../testing/bars.js';
 import { DatasetStore } from './dataset-store.js';
 import { wholeDataset, type ReadQuery } from './read-query.js';
 
 const silent = { info: () => undefined, warn: () => undefined };
-const options = (dataDir: string) => ({ dataDir, rowGroupRows: 1024, maxPutBytes: 64 * 1024 * 1024, endpointTargetRows: 10_000, outputBatchRows: 4096 });
+const options = (dataDir: string) => ({ dataDir, cacheBytes: 64 * 1024 * 1024, rowGroupRows: 1024, maxPutBytes: 64 * 1024 * 1024, endpointTargetRows: 10_000, outputBatchRows: 4096 });
 
 async function* from(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
   yield* batches;
@@ -18,7 +19,10 @@ async function readAll(store: DatasetStore, query: ReadQuery): Promise<Record<st
   const plan = await store.plan(query);
   const rows: Record<string, unknown>[] = [];
   for (const e of plan.endpoints) {
-    const { batches } = await store.read(e.slice);
+    const data = await store.read(e.slice);
+    const batches = data.kind === 'batches' ? data.batches : (async function* () {
+      for await (const ipc of data.streams) yield* tableFromIPC(ipc).batches;
+    })();
     for await (const b of batches) for (const r of b) rows.push(r!.toJSON());
   }
   return rows;
@@ -151,7 +155,7 @@ describe('DatasetStore', () => {
     await writeFile(join(dir, 'bars', 'date=2030-01-01', 'part-orphan.parquet'), 'half written');
     await writeFile(join(dir, 'bars', '_catalog', '.tmp-123'), '{');
     const reopened = await DatasetStore.open(options(dir), silent);
-    expect(await readdir(join(dir, 'bars', 'date=2030-01-01'))).toEqual([]);
+    expect(existsSync(join(dir, 'bars', 'date=2030-01-01'))).toBe(false);
     expect((await readdir(join(dir, 'bars', '_catalog'))).filter((n) => n.startsWith('.tmp'))).toEqual([]);
     expect((await reopened.describe('bars')).version).toBe(2);
     expect(await readAll(reopened, wholeDataset('bars'))).toHaveLength(5);
@@ -175,5 +179,67 @@ describe('DatasetStore', () => {
     expect(first.high).toBe(Math.max(...prices(0, 0, 30)) + 1);
     expect(first.low).toBe(Math.min(...prices(0, 0, 30)) - 1);
     expect(first.volume).toBe(BigInt(Array.from({ length: 30 }, (_, i) => 1000 + i).reduce((a, b) => a + b)));
+  });
+
+  it('deletes a range, compacts, evolves the schema, vacuums and drops', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    // Three puts into one day with disjoint times: three files, no merge.
+    for (const start of ['2024-01-02T10:00:00Z', '2024-01-02T11:00:00Z', '2024-01-02T12:00:00Z']) {
+      const b = makeBars({ symbols: ['AAPL', 'MSFT'], start, minutes: 10 });
+      await store.put('bars', b.schema, from([b]));
+    }
+    expect((await store.describe('bars')).partitions[0]!.files).toBe(3);
+
+    const del = await store.deleteRange('bars', ['MSFT'], BigInt(Date.parse('2024-01-02T11:05:00Z')) * 1_000_000n, null);
+    expect(del).toEqual({ rows_deleted: 15, version: 4 });
+    expect(await store.deleteRange('bars', ['NOPE'], null, null)).toEqual({ rows_deleted: 0, version: 4 });
+    const afterDelete = await readAll(store, wholeDataset('bars'));
+    expect(afterDelete).toHaveLength(45);
+    expect(afterDelete.filter((r) => r.symbol === 'MSFT').map((r) => new Date(r.ts as number).toISOString()).at(-1)).toBe('2024-01-02T11:04:00.000Z');
+
+    const compacted = await store.compact('bars', null);
+    expect(compacted).toEqual({ files_before: 3, files_after: 1, version: 5 });
+    expect(await store.compact('bars', null)).toEqual({ files_before: 1, files_after: 1, version: 5 });
+    expect(await readAll(store, wholeDataset('bars'))).toEqual(afterDelete);
+
+    const evolved = await store.evolveSchema('bars', [{ name: 'vwap', type: 'float64', nullable: true }]);
+    expect(evolved.version).toBe(6);
+    expect(evolved.schema.at(-1)).toEqual({ name: 'vwap', type: 'float64', nullable: true });
+    expect((await readAll(store, wholeDataset('bars'))).every((r) => r.vwap === null)).toBe(true);
+    // A later put may omit the added column.
+    const late = makeBars({ symbols: ['AAPL'], start: '2024-01-03T10:00:00Z', minutes: 2 });
+    expect((await store.put('bars', late.schema, from([late]))).version).toBe(7);
+    await expect(store.evolveSchema('bars', [{ name: 'open', type: 'int32', nullable: true }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(store.evolveSchema('bars', [{ name: 'x', type: 'int32', nullable: false }])).rejects.toThrow(/nullable/);
+
+    const filesOnDisk = async () => (await readdir(join(dir, 'bars'), { recursive: true })).filter((n) => String(n).endsWith('.parquet')).length;
+    expect(await filesOnDisk()).toBe(7);
+    const vac = await store.vacuum('bars', 1);
+    expect(vac.files_removed).toBe(5);
+    expect(vac.oldest_version).toBe(7);
+    expect(await filesOnDisk()).toBe(2);
+    await expect(store.plan({ ...wholeDataset('bars'), asOf: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await readAll(store, wholeDataset('bars'))).toHaveLength(47);
+
+    expect(await store.drop('bars')).toEqual({ dropped: true });
+    expect(existsSync(join(dir, 'bars'))).toBe(false);
+    await expect(store.describe('bars')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('commits concurrent writers one after another, losing no row', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    const writes = Array.from({ length: 6 }, (_, i) =>
+      makeBars({ symbols: i % 2 ? ['AAPL', 'MSFT'] : ['MSFT', 'GOOG'], start: `2024-01-02T10:0${i}:00Z`, minutes: 20, priceOffset: i * 1000 }),
+    );
+    const outcomes = await Promise.all(writes.map((b) => store.put('bars', b.schema, from([b]))));
+    expect(outcomes.map((o) => o.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Reference: apply the writes serially in commit order, last write wins per key.
+    const expected = new Map<string, number>();
+    for (const i of outcomes.map((o, i) => [o.version, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i)) {
+      for (const r of writes[i]!) expected.set(`${r!.symbol}@${r!.ts}`, r!.open as number);
+    }
+    const rows = await readAll(store, wholeDataset('bars'));
+    expect(rows).toHaveLength(expected.size);
+    for (const r of rows) expect(r.open).toBe(expected.get(`${r.symbol}@${r.ts}`));
   });
 });

@@ -4,33 +4,37 @@
  * rewriting just the files whose key and time ranges overlap the new rows, so every version's
  * files hold disjoint primary keys and readers never deduplicate.
  */
-import { mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { RecordBatch, Schema } from 'apache-arrow';
-import { concatBatches, conformBatch, lastWinsUnique, sortPermutation, takeRows } from './batch-kernels.js';
-import { commitManifest, fsyncPath, listVersions, readManifest, removeCatalogLeftovers, CATALOG_DIR } from './catalog.js';
+import { concatBatches, conformBatch, filterBatch, lastWinsUnique, sortPermutation, sortedRangeForKeys, takeRows, type RowRange } from './batch-kernels.js';
+import { commitManifest, fsyncPath, listVersions, readManifest, removeCatalogLeftovers, CATALOG_DIR, versionFileName } from './catalog.js';
+import { DataFileWriter } from './data-file-writer.js';
 import { checkDatasetName, checkDatasetSpec, checkSchemaRoles, fieldsFromSchema, manifestSchemaOf, schemaFromFields, type DatasetSpec } from './dataset-spec.js';
 import { StorageError } from './errors.js';
-import { describeSchemaMismatch } from './field-types.js';
+import { describeSchemaMismatch, typeFromString, typeToString } from './field-types.js';
 import { IngestBuffer } from './ingest.js';
-import { manifestBytes, manifestRows, type FileEntry, type Manifest } from './manifest.js';
-import { readParquetBatches, rowGroupStats, writeParquetFile } from './parquet-io.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { ReadPlan, ReadSlice } from './read-plan.js';
+import { manifestBytes, manifestRows, type FieldSpec, type FileEntry, type Manifest } from './manifest.js';
+import { readParquetBatches, rowGroupStats } from './parquet-io.js';
+import type { ReadPlan, ReadSlice, SliceData } from './read-plan.js';
+import { IpcCache, type CacheStats } from './ipc-cache.js';
 import type { ReadQuery } from './read-query.js';
 import { planRead, readSlice, type ReadOptions } from './reader.js';
 import { formatNs } from './time-format.js';
 
 export interface StoreOptions extends ReadOptions {
   dataDir: string;
+  /** Bytes of decoded Arrow IPC the hot cache keeps. */
+  cacheBytes: number;
   rowGroupRows: number;
   maxPutBytes: number;
 }
 
 export interface DatasetDescription {
   name: string;
-  schema: { name: string; type: string; nullable: boolean }[];
+  schema: FieldSpec[];
   time_column: string;
   key_columns: string[];
   partition: string;
@@ -51,16 +55,28 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
 }
 
+/** What one commit changes; null from a builder means nothing changes (a no-op). */
+interface Change {
+  operation: Manifest['operation'];
+  added?: FileEntry[];
+  removed?: ReadonlySet<string>;
+  fields?: FieldSpec[];
+  addedColumns?: string[];
+}
+
 export class DatasetStore {
   private readonly current = new Map<string, Manifest>();
   private readonly locks = new KeyedMutex();
+  private readonly cache: IpcCache;
 
   private constructor(
     readonly options: StoreOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.cache = new IpcCache(options.cacheBytes);
+  }
 
-  /** Opens a data directory, finishing or discarding whatever a crash interrupted. */
+  /** Opens a data directory, discarding whatever a crash interrupted. */
   static async open(options: StoreOptions, log: Logger): Promise<DatasetStore> {
     const store = new DatasetStore(options, log);
     await mkdir(options.dataDir, { recursive: true });
@@ -76,7 +92,7 @@ export class DatasetStore {
     return store;
   }
 
-  private datasetDir(name: string): string {
+  datasetDir(name: string): string {
     return join(this.options.dataDir, name);
   }
 
@@ -99,7 +115,7 @@ export class DatasetStore {
     }
     this.current.set(name, latest!);
     const removed = await removeUnreferencedFiles(dir, referenced);
-    if (removed > 0) this.log.warn({ dataset: name, files: removed }, 'removed files no committed version names');
+    if (removed.length > 0) this.log.warn({ dataset: name, files: removed.length }, 'removed files no committed version names');
   }
 
   listDatasets(): Manifest[] {
@@ -108,6 +124,7 @@ export class DatasetStore {
 
   /** The current manifest, or NOT_FOUND. */
   manifest(name: string): Manifest {
+    checkDatasetName(name);
     const m = this.current.get(name);
     if (!m) throw new StorageError('NOT_FOUND', `dataset "${name}" does not exist`);
     return m;
@@ -152,9 +169,45 @@ export class DatasetStore {
     });
   }
 
-  async describe(name: string, version: number | null = null): Promise<DatasetDescription> {
-    checkDatasetName(name);
-    return describeManifest(await this.manifestAt(name, version));
+  async describe(name: string, version: number | null = null): Promise<DatasetDescription & { oldest_version: number }> {
+    const m = await this.manifestAt(name, version);
+    const versions = await listVersions(this.datasetDir(name));
+    return { ...describeManifest(m), oldest_version: versions[0] ?? m.version };
+  }
+
+  /**
+   * Runs `build` under the dataset's commit lock against the current version and commits what
+   * it returns as the next version. Files it wrote are removed if anything fails before the
+   * commit; a null change commits nothing and returns the current version.
+   */
+  private commit(name: string, build: (base: Manifest, files: DataFileWriter) => Promise<Change | null>, signal?: AbortSignal): Promise<Manifest> {
+    return this.locks.run(name, async () => {
+      const base = this.manifest(name);
+      const files = new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows);
+      try {
+        const change = await build(base, files);
+        if (!change) return base;
+        await files.sync();
+        const removed = change.removed ?? new Set<string>();
+        const next: Manifest = {
+          ...base,
+          version: base.version + 1,
+          committedAt: new Date().toISOString(),
+          operation: change.operation,
+          fields: change.fields ?? base.fields,
+          addedColumns: change.addedColumns ?? base.addedColumns,
+          files: [...base.files.filter((f) => !removed.has(f.path)), ...(change.added ?? [])].sort(compareFiles),
+        };
+        if (signal?.aborted) throw new StorageError('ABORTED', 'the stream was cancelled before its commit; nothing was committed');
+        await commitManifest(this.datasetDir(name), next);
+        this.current.set(name, next);
+        if (removed.size > 0) this.cache.retire(this.datasetDir(name), [...removed]);
+        return next;
+      } catch (e) {
+        await files.discard();
+        throw e;
+      }
+    });
   }
 
   /**
@@ -162,45 +215,36 @@ export class DatasetStore {
    * match the dataset's (or fixes it when the dataset has none yet).
    */
   async put(name: string, schema: Schema, batches: AsyncIterable<RecordBatch>, signal?: AbortSignal): Promise<PutOutcome> {
-    checkDatasetName(name);
     const before = this.manifest(name);
     const target = this.targetSchema(before, schema);
     const buffer = new IngestBuffer(target, before, { maxStreamBytes: this.options.maxPutBytes });
     for await (const batch of batches) buffer.add(batch);
 
-    return this.locks.run(name, async () => {
-      const base = this.manifest(name);
-      // Another stream may have fixed the schema while this one was arriving.
-      const schemaNow = before.fields === null && base.fields !== null ? this.targetSchema(base, schema) : target;
-      if (buffer.rows === 0 && base.fields !== null) {
-        return { rows: 0, version: base.version, partitions: [] };
-      }
-      const written: string[] = [];
-      try {
-        const replaced = new Set<string>();
+    const next = await this.commit(
+      name,
+      async (base, files) => {
+        // Another stream may have fixed the schema while this one was arriving.
+        const schemaNow = before.fields === null && base.fields !== null ? this.targetSchema(base, schema) : target;
+        if (buffer.rows === 0 && base.fields !== null) return null;
+        const removed = new Set<string>();
         const added: FileEntry[] = [];
         for (const [key, part] of [...buffer.partitions].sort(([a], [b]) => a.localeCompare(b))) {
-          const result = await this.mergePartition(base, schemaNow, key, part.batches, written);
-          result.replaced.forEach((p) => replaced.add(p));
-          added.push(result.file);
+          const incoming = sortUnique(concatBatches(schemaNow, part.batches.map((b) => conformBatch(b, schemaNow))), base);
+          const overlapping = overlappingFiles(base, key, incoming);
+          let merged = incoming;
+          if (overlapping.length > 0) {
+            // Stored rows first, new rows last: the stable sort then keeps the new row of each key.
+            const stored = await this.readFiles(base, overlapping, schemaNow);
+            merged = sortUnique(concatBatches(schemaNow, [...stored, incoming]), base);
+            overlapping.forEach((f) => removed.add(f.path));
+          }
+          added.push(await files.write(base, key, merged));
         }
-        const next: Manifest = {
-          ...base,
-          version: base.version + 1,
-          committedAt: new Date().toISOString(),
-          operation: 'put',
-          fields: base.fields ?? fieldsFromSchema(schemaNow, base),
-          files: [...base.files.filter((f) => !replaced.has(f.path)), ...added].sort(compareFiles),
-        };
-        if (signal?.aborted) throw new StorageError('ABORTED', 'the DoPut stream was cancelled before its commit; nothing was committed');
-        await commitManifest(this.datasetDir(name), next);
-        this.current.set(name, next);
-        return { rows: buffer.rows, version: next.version, partitions: [...buffer.partitions.keys()].sort() };
-      } catch (e) {
-        await Promise.all(written.map((p) => unlink(p).catch(() => undefined)));
-        throw e;
-      }
-    });
+        return { operation: 'put', added, removed, fields: base.fields ?? fieldsFromSchema(schemaNow, base) };
+      },
+      signal,
+    );
+    return { rows: buffer.rows, version: next.version, partitions: [...buffer.partitions.keys()].sort() };
   }
 
   private targetSchema(m: Manifest, incoming: Schema): Schema {
@@ -214,75 +258,148 @@ export class DatasetStore {
     return expected;
   }
 
-  /**
-   * Sorts and deduplicates a partition's new rows, merges them with the stored files whose key
-   * and time ranges overlap them (new rows win), and writes the result as one file.
-   */
-  private async mergePartition(
-    base: Manifest,
-    schema: Schema,
-    partition: string,
-    batches: RecordBatch[],
-    written: string[],
-  ): Promise<{ file: FileEntry; replaced: string[] }> {
-    const incoming = sortUnique(concatBatches(schema, batches.map((b) => conformBatch(b, schema))), base);
-    const probe = summarize(incoming, base);
-    const overlapping = base.files.filter(
-      (f) =>
-        f.partition === partition &&
-        BigInt(f.minTimeNs) <= probe.maxTimeNs &&
-        BigInt(f.maxTimeNs) >= probe.minTimeNs &&
-        (f.minKey === null || probe.minKey === null || (f.minKey <= probe.maxKey! && f.maxKey! >= probe.minKey)),
-    );
-    let merged = incoming;
-    if (overlapping.length > 0) {
-      const stored: RecordBatch[] = [];
-      for (const f of overlapping) {
-        const { batches: fileBatches } = await readParquetBatches(join(this.datasetDir(base.name), f.path));
-        for (const b of fileBatches) stored.push(conformBatch(b, schema));
-      }
-      // Stored rows first, new rows last: the stable sort then keeps the new row of each key.
-      merged = sortUnique(concatBatches(schema, [...stored, incoming]), base);
+  private async readFiles(m: Manifest, files: FileEntry[], schema: Schema): Promise<RecordBatch[]> {
+    const out: RecordBatch[] = [];
+    for (const f of files) {
+      const { batches } = await readParquetBatches(join(this.datasetDir(m.name), f.path));
+      for (const b of batches) out.push(conformBatch(b, schema));
     }
-    const dir = join(this.datasetDir(base.name), partition);
-    await mkdir(dir, { recursive: true });
-    const fileName = `part-${Date.now().toString(36)}-${randomUUID()}.parquet`;
-    const path = join(dir, fileName);
-    written.push(path);
-    const out = await writeParquetFile(path, merged, {
-      rowGroupRows: this.options.rowGroupRows,
-      timeColumn: base.timeColumn,
-      keyColumn: base.keyColumns[0] ?? null,
+    return out;
+  }
+
+  /** Deletes the rows whose first key is in `symbols` (all when null) and time in [start, end). */
+  async deleteRange(name: string, symbols: string[] | null, startNs: bigint | null, endNs: bigint | null): Promise<{ rows_deleted: number; version: number }> {
+    let deleted = 0;
+    const next = await this.commit(name, async (base, files) => {
+      deleted = 0;
+      if (symbols && base.keyColumns.length === 0) {
+        throw new StorageError('INVALID_ARGUMENT', `field "symbols": dataset "${name}" has no key column to filter on`);
+      }
+      if (startNs !== null && endNs !== null && endNs < startNs) throw new StorageError('INVALID_ARGUMENT', 'field "end" is before field "start"');
+      const schema = manifestSchemaOf(base);
+      const removed = new Set<string>();
+      const added: FileEntry[] = [];
+      for (const f of base.files) {
+        if (startNs !== null && BigInt(f.maxTimeNs) < startNs) continue;
+        if (endNs !== null && BigInt(f.minTimeNs) >= endNs) continue;
+        if (symbols && f.minKey !== null && f.maxKey !== null && !symbols.some((s) => s >= f.minKey! && s <= f.maxKey!)) continue;
+        const batch = concatBatches(schema, await this.readFiles(base, [f], schema));
+        // Only the first key column is filtered, so ranges come from it and time alone.
+        const hit = sortedRangeForKeys(batch, base.keyColumns, symbols, base.timeColumn, startNs, endNs);
+        const hitRows = hit.reduce((n, [s, e]) => n + e - s, 0);
+        if (hitRows === 0) continue;
+        deleted += hitRows;
+        removed.add(f.path);
+        if (hitRows < batch.numRows) added.push(await files.write(base, f.partition, filterBatch(batch, complement(hit, batch.numRows))));
+      }
+      return deleted === 0 ? null : { operation: 'delete_range', removed, added };
     });
-    await fsyncPath(dir);
-    return {
-      replaced: overlapping.map((f) => f.path),
-      file: {
-        path: `${partition}/${fileName}`,
-        partition,
-        rows: merged.numRows,
-        bytes: out.bytes,
-        minTimeNs: out.minTimeNs.toString(),
-        maxTimeNs: out.maxTimeNs.toString(),
-        minKey: out.minKey,
-        maxKey: out.maxKey,
-        columns: schema.fields.map((f) => f.name),
-        rowGroups: out.rowGroups,
-      },
-    };
+    return { rows_deleted: deleted, version: next.version };
+  }
+
+  /** Merges each partition's files (or one partition's) into one sorted file. */
+  async compact(name: string, partition: string | null): Promise<{ files_before: number; files_after: number; version: number }> {
+    let before = 0;
+    let after = 0;
+    const next = await this.commit(name, async (base, files) => {
+      const scope = base.files.filter((f) => partition === null || f.partition === partition);
+      if (partition !== null && scope.length === 0 && !base.files.some((f) => f.partition === partition)) {
+        throw new StorageError('NOT_FOUND', `partition "${partition}" of dataset "${name}" holds no files`);
+      }
+      before = scope.length;
+      after = before;
+      const schema = manifestSchemaOf(base);
+      const byPartition = new Map<string, FileEntry[]>();
+      for (const f of scope) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f]);
+      const removed = new Set<string>();
+      const added: FileEntry[] = [];
+      for (const [key, group] of byPartition) {
+        if (group.length < 2) continue;
+        const merged = sortUnique(concatBatches(schema, await this.readFiles(base, group, schema)), base);
+        added.push(await files.write(base, key, merged));
+        group.forEach((f) => removed.add(f.path));
+        after -= group.length - 1;
+      }
+      return removed.size === 0 ? null : { operation: 'compact', removed, added };
+    });
+    return { files_before: before, files_after: after, version: next.version };
+  }
+
+  /** Adds nullable columns; files written before read them as null. */
+  async evolveSchema(name: string, add: FieldSpec[]): Promise<DatasetDescription> {
+    const next = await this.commit(name, async (base) => {
+      if (base.fields === null) {
+        throw new StorageError('FAILED_PRECONDITION', `dataset "${name}" has no schema yet; its first DoPut or create_dataset fields fix it`);
+      }
+      const fresh = add.filter((f) => !base.fields!.some((g) => g.name === f.name));
+      for (const f of add) {
+        const existing = base.fields.find((g) => g.name === f.name);
+        if (existing && existing.type !== typeToString(typeFromString(f.type))) {
+          throw new StorageError('INVALID_ARGUMENT', `column "${f.name}" already exists as ${existing.type}, not ${f.type}`);
+        }
+        if (!f.nullable) throw new StorageError('INVALID_ARGUMENT', `column "${f.name}": added columns must be nullable`);
+      }
+      if (new Set(add.map((f) => f.name)).size !== add.length) throw new StorageError('INVALID_ARGUMENT', 'field "add" names a column twice');
+      if (fresh.length === 0) return null;
+      const fields = [...base.fields, ...fresh.map((f) => ({ name: f.name, type: typeToString(typeFromString(f.type)), nullable: true }))];
+      return { operation: 'evolve_schema', fields, addedColumns: [...base.addedColumns, ...fresh.map((f) => f.name)] };
+    });
+    return describeManifest(next);
+  }
+
+  /**
+   * Keeps the newest `retain` versions: older manifests go first, then every data file that no
+   * retained version names. A crash in between leaves files that start-up removes.
+   */
+  async vacuum(name: string, retain: number): Promise<{ files_removed: number; bytes_freed: number; oldest_version: number }> {
+    if (!Number.isInteger(retain) || retain < 1) throw new StorageError('INVALID_ARGUMENT', 'field "retain_versions" must be an integer >= 1');
+    return this.locks.run(name, async () => {
+      const m = this.manifest(name);
+      const dir = this.datasetDir(name);
+      const versions = await listVersions(dir);
+      const kept = versions.slice(-retain);
+      const keptManifests = await Promise.all(kept.map((v) => readManifest(dir, v)));
+      const dropped = versions.slice(0, versions.length - kept.length);
+      const droppedFiles = new Map<string, number>();
+      for (const v of dropped) for (const f of (await readManifest(dir, v)).files) droppedFiles.set(f.path, f.bytes);
+      for (const v of dropped) await unlink(join(dir, CATALOG_DIR, versionFileName(v)));
+      if (dropped.length > 0) await fsyncPath(join(dir, CATALOG_DIR));
+      const live = new Set(keptManifests.flatMap((k) => k.files.map((f) => f.path)));
+      const removedPaths = await removeUnreferencedFiles(dir, live);
+      const bytes = removedPaths.reduce((n, p) => n + (droppedFiles.get(p) ?? 0), 0);
+      if (removedPaths.length > 0) this.cache.retire(dir, removedPaths);
+      return { files_removed: removedPaths.length, bytes_freed: bytes, oldest_version: kept[0] ?? m.version };
+    });
+  }
+
+  /** Removes a dataset: renamed aside at once (atomic), then deleted. */
+  async drop(name: string): Promise<{ dropped: true }> {
+    return this.locks.run(name, async () => {
+      this.manifest(name);
+      const dir = this.datasetDir(name);
+      const trash = join(this.options.dataDir, `.trash-${name}-${randomUUID()}`);
+      await rename(dir, trash);
+      await fsyncPath(this.options.dataDir);
+      this.current.delete(name);
+      this.cache.retire(dir, ['*']);
+      await rm(trash, { recursive: true, force: true });
+      return { dropped: true as const };
+    });
   }
 
   /** Plans a query into endpoints over one committed version. */
   async plan(query: ReadQuery): Promise<ReadPlan> {
-    checkDatasetName(query.dataset);
     return planRead(await this.manifestAt(query.dataset, query.asOf), query, this.options);
   }
 
-  /** Reads one endpoint's rows: a slice pinned to a version, or a whole query. */
-  async read(slice: ReadSlice): Promise<{ schema: Schema; batches: AsyncGenerator<RecordBatch> }> {
-    checkDatasetName(slice.query.dataset);
+  /** Reads one endpoint's rows: a slice pinned to a version. */
+  async read(slice: ReadSlice): Promise<SliceData> {
     const m = await this.manifestAt(slice.query.dataset, slice.query.asOf);
-    return readSlice(this.datasetDir(m.name), m, slice, this.options);
+    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache }, m, slice, this.options);
+  }
+
+  cacheStats(): CacheStats {
+    return this.cache.stats();
   }
 }
 
@@ -292,27 +409,50 @@ function sortUnique(batch: RecordBatch, m: Manifest): RecordBatch {
   return takeRows(batch, perm);
 }
 
-/** Time and first-key range of a sorted batch: its statistics as one row group. */
-function summarize(batch: RecordBatch, m: Manifest) {
+/** Stored files of a partition whose time and first-key ranges overlap a sorted batch's. */
+function overlappingFiles(m: Manifest, partition: string, batch: RecordBatch): FileEntry[] {
   const [g] = rowGroupStats(batch, { rowGroupRows: Math.max(1, batch.numRows), timeColumn: m.timeColumn, keyColumn: m.keyColumns[0] ?? null });
-  return { minTimeNs: BigInt(g!.minTimeNs), maxTimeNs: BigInt(g!.maxTimeNs), minKey: g!.minKey, maxKey: g!.maxKey };
+  const minT = BigInt(g!.minTimeNs);
+  const maxT = BigInt(g!.maxTimeNs);
+  return m.files.filter(
+    (f) =>
+      f.partition === partition &&
+      BigInt(f.minTimeNs) <= maxT &&
+      BigInt(f.maxTimeNs) >= minT &&
+      (f.minKey === null || g!.minKey === null || (f.minKey <= g!.maxKey! && f.maxKey! >= g!.minKey)),
+  );
+}
+
+/** The row ranges of [0, n) not covered by sorted, disjoint `ranges`. */
+function complement(ranges: readonly RowRange[], n: number): RowRange[] {
+  const out: RowRange[] = [];
+  let at = 0;
+  for (const [s, e] of ranges) {
+    if (s > at) out.push([at, s]);
+    at = e;
+  }
+  if (at < n) out.push([at, n]);
+  return out;
 }
 
 function compareFiles(a: FileEntry, b: FileEntry): number {
   return a.partition === b.partition ? a.minTimeNs.localeCompare(b.minTimeNs) : a.partition.localeCompare(b.partition);
 }
 
-async function removeUnreferencedFiles(datasetDir: string, referenced: Set<string>): Promise<number> {
-  let removed = 0;
+/** Deletes every data file below a dataset directory that `referenced` does not name. */
+async function removeUnreferencedFiles(datasetDir: string, referenced: ReadonlySet<string>): Promise<string[]> {
+  const removed: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     const abs = rel ? join(datasetDir, rel) : datasetDir;
     for (const entry of await readdir(abs, { withFileTypes: true })) {
       if (entry.name === CATALOG_DIR && !rel) continue;
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) await walk(childRel);
-      else if (!referenced.has(childRel)) {
+      if (entry.isDirectory()) {
+        await walk(childRel);
+        if ((await readdir(join(datasetDir, childRel))).length === 0) await rm(join(datasetDir, childRel), { recursive: true, force: true });
+      } else if (!referenced.has(childRel)) {
         await unlink(join(datasetDir, childRel));
-        removed++;
+        removed.push(childRel);
       }
     }
   };

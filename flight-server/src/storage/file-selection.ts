@@ -11,6 +11,8 @@ export interface SelectedFile {
   rowGroups: number[];
   /** Estimated rows the filters keep. */
   estimatedRows: number;
+  /** True when the filters keep every row of the selected row groups. */
+  covered: boolean;
 }
 
 function timeOverlap(minNs: bigint, maxNs: bigint, q: ReadQuery): number {
@@ -45,14 +47,16 @@ export function selectFiles(m: Manifest, q: ReadQuery, partitions: ReadonlySet<s
     if (groupMatch(file, q) === 0) continue;
     const rowGroups: number[] = [];
     let estimatedRows = 0;
+    let covered = q.symbols === null || (file.minKey !== null && file.minKey === file.maxKey && q.symbols.includes(file.minKey));
     file.rowGroups.forEach((g: RowGroupStats, i) => {
       const share = groupMatch(g, q);
       if (share === 0) return;
       rowGroups.push(i);
       estimatedRows += Math.max(1, Math.round(g.rows * share));
+      if (share < 1) covered = false;
     });
     if (rowGroups.length === 0) continue;
-    selected.push({ file, rowGroups, estimatedRows });
+    selected.push({ file, rowGroups, estimatedRows, covered });
   }
   return selected;
 }

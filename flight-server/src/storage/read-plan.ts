@@ -1,4 +1,4 @@
-import type { Schema } from 'apache-arrow';
+import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ReadQuery } from './read-query.js';
 
 /** One endpoint's share of a query: the query pinned to a version, restricted to some partitions. */
@@ -25,3 +25,12 @@ export interface ReadPlan {
   /** Whether reading the endpoints in order yields the whole result in key/time order. */
   ordered: boolean;
 }
+
+/**
+ * One endpoint's rows, ordered by key columns then time: record batches, or (when no row needs
+ * filtering, merging or reordering) Arrow IPC streams read from the files, whose dictionary and
+ * record batch messages can be sent as they are under `schema`.
+ */
+export type SliceData =
+  | { kind: 'batches'; schema: Schema; batches: AsyncGenerator<RecordBatch> }
+  | { kind: 'ipc'; schema: Schema; streams: AsyncGenerator<Uint8Array> };

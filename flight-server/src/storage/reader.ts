@@ -3,15 +3,16 @@
  * ordered by key columns then time.
  */
 import { join } from 'node:path';
-import { RecordBatch, Schema, Struct, makeData, type Timestamp } from 'apache-arrow';
-import { concatBatches, conformBatch, filterBatch, sortPermutation, sortedRangeForKeys, takeRows, timeColumnInt64, toNanoseconds } from './batch-kernels.js';
+import { MessageReader, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { concatBatches, conformBatch, filterBatch, sortPermutation, sortedRangeForKeys, takeRows } from './batch-kernels.js';
 import { manifestSchemaOf } from './dataset-spec.js';
 import { StorageError } from './errors.js';
 import { selectFiles, type SelectedFile } from './file-selection.js';
 import type { Manifest } from './manifest.js';
-import { readParquetBatches } from './parquet-io.js';
+import { IpcCache } from './ipc-cache.js';
+import { readParquetIpc } from './parquet-io.js';
 import { checkResampleSchema, resample } from './resample.js';
-import type { PlannedEndpoint, ReadPlan, ReadSlice } from './read-plan.js';
+import type { PlannedEndpoint, ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import type { ReadQuery } from './read-query.js';
 
 export interface ReadOptions {
@@ -102,57 +103,88 @@ function neededSchema(m: Manifest, q: ReadQuery): Schema {
   return new Schema(full.fields.filter((f) => wanted.has(f.name)));
 }
 
-async function readSelected(datasetDir: string, m: Manifest, s: SelectedFile, schema: Schema): Promise<RecordBatch> {
+/** Where a read finds its files and keeps what it decoded. */
+export interface ReadContext {
+  datasetDir: string;
+  cache: IpcCache;
+}
+
+async function readIpc(ctx: ReadContext, s: SelectedFile, columns: string[]): Promise<Uint8Array> {
+  const rowGroups = s.rowGroups.length === s.file.rowGroups.length ? null : s.rowGroups;
+  const path = join(ctx.datasetDir, s.file.path);
+  const key = IpcCache.key(path, columns, rowGroups);
+  let ipc = ctx.cache.get(key);
+  if (!ipc) {
+    ipc = await readParquetIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) });
+    ctx.cache.set(key, ipc);
+  }
+  return ipc;
+}
+
+async function readSelected(ctx: ReadContext, s: SelectedFile, schema: Schema): Promise<RecordBatch> {
   const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
-  const allGroups = s.rowGroups.length === s.file.rowGroups.length;
-  const { batches } = await readParquetBatches(join(datasetDir, s.file.path), {
-    columns,
-    ...(allGroups ? {} : { rowGroups: s.rowGroups }),
-  });
+  const { batches } = tableFromIPC(await readIpc(ctx, s, columns));
   return concatBatches(schema, batches.map((b) => conformBatch(b, schema)));
+}
+
+/**
+ * Whether the selected files' rows, read as they are stored, already are the answer: nothing to
+ * filter, limit or resample, files that follow each other in key/time order, and the output
+ * columns stored in every file in the output's order.
+ */
+function forwardable(m: Manifest, q: ReadQuery, selected: SelectedFile[], schema: Schema): boolean {
+  if (q.limit !== null || q.interval !== null || !selected.every((s) => s.covered)) return false;
+  if (selected.length > 1) {
+    const oneKey = m.keyColumns.length === 0 || (m.keyColumns.length === 1 && q.symbols !== null && q.symbols.length === 1);
+    if (!oneKey) return false;
+    for (let i = 1; i < selected.length; i++) {
+      if (BigInt(selected[i]!.file.minTimeNs) <= BigInt(selected[i - 1]!.file.maxTimeNs)) return false;
+    }
+  }
+  const names = schema.fields.map((f) => f.name);
+  return selected.every((s) => {
+    const positions = names.map((n) => s.file.columns.indexOf(n));
+    return positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1]!));
+  });
+}
+
+function sameSchema(a: Schema, b: Schema): boolean {
+  return a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type));
 }
 
 /** Rows of a sorted batch that pass the query's key and time filters. */
 function applyFilters(batch: RecordBatch, m: Manifest, q: ReadQuery): RecordBatch {
   if (q.symbols === null && q.startNs === null && q.endNs === null) return batch;
-  const firstKey = m.keyColumns[0] ?? null;
-  if (m.keyColumns.length <= 1) {
-    const ranges = sortedRangeForKeys(batch, firstKey ?? '', firstKey ? q.symbols : null, m.timeColumn, q.startNs, q.endNs);
-    return filterBatch(batch, ranges);
-  }
-  // With several key columns time is not monotonic within a first-key run: scan row by row.
-  const unit = (batch.schema.fields.find((f) => f.name === m.timeColumn)!.type as Timestamp).unit;
-  const times = timeColumnInt64(batch, m.timeColumn);
-  const keys = batch.getChild(firstKey!)!;
-  const wanted = q.symbols ? new Set(q.symbols) : null;
-  const keep: number[] = [];
-  for (let i = 0; i < batch.numRows; i++) {
-    const t = toNanoseconds(times[i]!, unit);
-    if (q.startNs !== null && t < q.startNs) continue;
-    if (q.endNs !== null && t >= q.endNs) continue;
-    if (wanted && !wanted.has(String(keys.get(i)))) continue;
-    keep.push(i);
-  }
-  return keep.length === batch.numRows ? batch : takeRows(batch, Uint32Array.from(keep));
+  return filterBatch(batch, sortedRangeForKeys(batch, m.keyColumns, q.symbols, m.timeColumn, q.startNs, q.endNs));
 }
 
 /** Reads one endpoint's rows, ordered by key columns then time. */
-export async function readSlice(
-  datasetDir: string,
-  m: Manifest,
-  slice: ReadSlice,
-  opts: ReadOptions,
-): Promise<{ schema: Schema; batches: AsyncGenerator<RecordBatch> }> {
+export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice, opts: ReadOptions): Promise<SliceData> {
   const q = slice.query;
   const schema = outputSchema(m, q);
   checkQuery(m, q);
-  const needed = neededSchema(m, q);
   const partitions = slice.partitions ? new Set(slice.partitions) : null;
   const selected = selectFiles(m, q, partitions);
+
+  if (forwardable(m, q, selected, schema)) {
+    const columns = schema.fields.map((f) => f.name);
+    async function* streams(): AsyncGenerator<Uint8Array> {
+      for (const s of selected) {
+        const ipc = await readIpc(ctx, s, columns);
+        const stored = new MessageReader(ipc).readSchema();
+        // A file written under another type spelling is re-encoded rather than forwarded.
+        if (stored && sameSchema(stored, schema)) yield ipc;
+        else for (const b of tableFromIPC(ipc).batches) yield tableToIPC(new Table(schema, [conformBatch(b, schema)]), 'stream');
+      }
+    }
+    return { kind: 'ipc', schema, streams: streams() };
+  }
+
+  const needed = neededSchema(m, q);
   async function* generate(): AsyncGenerator<RecordBatch> {
     const pieces: RecordBatch[] = [];
     for (const s of selected) {
-      const piece = applyFilters(await readSelected(datasetDir, m, s, needed), m, q);
+      const piece = applyFilters(await readSelected(ctx, s, needed), m, q);
       if (piece.numRows > 0) pieces.push(piece);
     }
     if (pieces.length === 0) return;
@@ -165,7 +197,7 @@ export async function readSlice(
       yield projected.slice(start, Math.min(projected.numRows, start + opts.outputBatchRows));
     }
   }
-  return { schema, batches: generate() };
+  return { kind: 'batches', schema, batches: generate() };
 }
 
 /** The batch's columns named by `schema`, in its order (arrow's own select reorders wrongly). */

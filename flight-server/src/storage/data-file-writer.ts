@@ -1,0 +1,57 @@
+/**
+ * Writes the new data files of one commit and remembers them, so a commit that fails can remove
+ * what it wrote and leave the directory as the last committed version names it.
+ */
+import { mkdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { RecordBatch } from 'apache-arrow';
+import { fsyncPath } from './catalog.js';
+import type { FileEntry, Manifest } from './manifest.js';
+import { writeParquetFile } from './parquet-io.js';
+
+export class DataFileWriter {
+  private readonly written: string[] = [];
+  private readonly dirs = new Set<string>();
+
+  constructor(
+    private readonly datasetDir: string,
+    private readonly rowGroupRows: number,
+  ) {}
+
+  /** Writes a batch sorted by key then time as one file of `partition`. */
+  async write(m: Pick<Manifest, 'timeColumn' | 'keyColumns'>, partition: string, batch: RecordBatch): Promise<FileEntry> {
+    const dir = join(this.datasetDir, partition);
+    await mkdir(dir, { recursive: true });
+    const fileName = `part-${Date.now().toString(36)}-${randomUUID()}.parquet`;
+    const path = join(dir, fileName);
+    this.written.push(path);
+    this.dirs.add(dir);
+    const out = await writeParquetFile(path, batch, {
+      rowGroupRows: this.rowGroupRows,
+      timeColumn: m.timeColumn,
+      keyColumn: m.keyColumns[0] ?? null,
+    });
+    return {
+      path: `${partition}/${fileName}`,
+      partition,
+      rows: batch.numRows,
+      bytes: out.bytes,
+      minTimeNs: out.minTimeNs.toString(),
+      maxTimeNs: out.maxTimeNs.toString(),
+      minKey: out.minKey,
+      maxKey: out.maxKey,
+      columns: batch.schema.fields.map((f) => f.name),
+      rowGroups: out.rowGroups,
+    };
+  }
+
+  /** Makes the new files' directory entries durable before a manifest names them. */
+  async sync(): Promise<void> {
+    await Promise.all([...this.dirs].map((d) => fsyncPath(d)));
+  }
+
+  async discard(): Promise<void> {
+    await Promise.all(this.written.map((p) => unlink(p).catch(() => undefined)));
+  }
+}
