@@ -86,7 +86,9 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
     if extra_env:
         env.update(extra_env)
     proc = subprocess.Popen(
-        [str(TSX), str(SERVER_MAIN.relative_to(REPO_ROOT))],
+        # `node --import tsx` is one process: the tsx CLI would run the server in a child that a
+        # SIGKILL of the parent leaves running.
+        ["node", "--import", "tsx", str(SERVER_MAIN.relative_to(REPO_ROOT))],
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
