@@ -1,5 +1,8 @@
+import type { TlsFiles } from './service/tls.js';
+import { loadUserTable, type UserTable } from './service/user-table.js';
+
 /** The Flight server's configuration, read from the environment once and validated. */
-export interface FlightServerConfig {
+export interface FlightServerConfig extends OperationsConfig {
   host: string;
   port: number;
   dataDir: string;
@@ -13,6 +16,8 @@ export interface FlightServerConfig {
   outputBatchRows: number;
   /** Bytes the hot cache of decoded partitions may hold (CACHE_MB). */
   cacheBytes: number;
+  /** Keep an uncompressed Arrow IPC copy of each data file for full reads (FLIGHT_IPC_TIER). */
+  ipcTier: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -25,6 +30,14 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new Error(`${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}]`);
   }
   return value;
+}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|on|yes)$/i.test(raw)) return true;
+  if (/^(0|false|off|no)$/i.test(raw)) return false;
+  throw new Error(`${name}=${JSON.stringify(raw)} must be true or false`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerConfig {
@@ -43,5 +56,54 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     endpointTargetRows: integer(env, 'FLIGHT_ENDPOINT_ROWS', 100_000, 1),
     outputBatchRows: integer(env, 'FLIGHT_BATCH_ROWS', 65_536, 1),
     cacheBytes: integer(env, 'CACHE_MB', 512, 0, 1024 * 1024) * MiB,
+    ipcTier: boolean(env, 'FLIGHT_IPC_TIER', true),
+    ...loadOperationsConfig(env),
+  };
+}
+
+/** Auth, TLS, metrics, limits and shutdown (README, "Security and operations"). */
+export interface OperationsConfig {
+  /** FLIGHT_USERS and FLIGHT_USERS_FILE; null: auth off. */
+  users: UserTable | null;
+  /** FLIGHT_TOKEN_TTL (seconds, default 3600). */
+  tokenTtlMs: number;
+  /** FLIGHT_TOKEN_SECRET: HMAC key of bearer tokens; null: random per process. */
+  tokenSecret: Buffer | null;
+  /** FLIGHT_TLS_CERT / FLIGHT_TLS_KEY (/ FLIGHT_TLS_CLIENT_CA); null: plaintext. */
+  tls: TlsFiles | null;
+  /** METRICS_PORT; null: no metrics endpoint. */
+  metricsPort: number | null;
+  /** METRICS_HOST (default FLIGHT_HOST). */
+  metricsHost: string;
+  /** FLIGHT_MAX_CONCURRENT_CALLS; 0 = unlimited. */
+  maxConcurrentCalls: number;
+  /** FLIGHT_MAX_CALLS_PER_CONNECTION; 0 = unlimited. */
+  maxCallsPerConnection: number;
+  /** FLIGHT_MAX_ROWS_PER_GET; 0 = unlimited. */
+  maxRowsPerGet: number;
+  /** FLIGHT_SHUTDOWN_GRACE_MS: how long running calls may take to finish after SIGTERM. */
+  shutdownGraceMs: number;
+}
+
+function loadOperationsConfig(env: NodeJS.ProcessEnv): OperationsConfig {
+  const cert = env.FLIGHT_TLS_CERT || undefined;
+  const key = env.FLIGHT_TLS_KEY || undefined;
+  const clientCa = env.FLIGHT_TLS_CLIENT_CA || undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new Error('FLIGHT_TLS_CERT and FLIGHT_TLS_KEY must be set together');
+  if (clientCa !== undefined && cert === undefined) throw new Error('FLIGHT_TLS_CLIENT_CA needs FLIGHT_TLS_CERT and FLIGHT_TLS_KEY');
+  const secret = env.FLIGHT_TOKEN_SECRET || undefined;
+  if (secret !== undefined && secret.length < 32) throw new Error('FLIGHT_TOKEN_SECRET must be at least 32 characters');
+  const metricsPort = env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : integer(env, 'METRICS_PORT', 0, 0, 65535);
+  return {
+    users: loadUserTable(env.FLIGHT_USERS, env.FLIGHT_USERS_FILE),
+    tokenTtlMs: integer(env, 'FLIGHT_TOKEN_TTL', 3600, 1, 30 * 24 * 3600) * 1000,
+    tokenSecret: secret === undefined ? null : Buffer.from(secret, 'utf8'),
+    tls: cert === undefined || key === undefined ? null : { certFile: cert, keyFile: key, clientCaFile: clientCa ?? null },
+    metricsPort,
+    metricsHost: env.METRICS_HOST || env.FLIGHT_HOST || '127.0.0.1',
+    maxConcurrentCalls: integer(env, 'FLIGHT_MAX_CONCURRENT_CALLS', 1024, 0),
+    maxCallsPerConnection: integer(env, 'FLIGHT_MAX_CALLS_PER_CONNECTION', 256, 0),
+    maxRowsPerGet: integer(env, 'FLIGHT_MAX_ROWS_PER_GET', 0, 0),
+    shutdownGraceMs: integer(env, 'FLIGHT_SHUTDOWN_GRACE_MS', 10_000, 0, 24 * 3600 * 1000),
   };
 }

@@ -23,7 +23,10 @@ NAME = "crashy"
 def committed_files(data_dir, name: str) -> set[str]:
     names: set[str] = set()
     for manifest in (data_dir / name / "_catalog").glob("v*.json"):
-        names.update(f["path"] for f in json.loads(manifest.read_text())["files"])
+        for f in json.loads(manifest.read_text())["files"]:
+            names.add(f["path"])
+            if f.get("ipc"):
+                names.add(f["ipc"]["path"])
     return names
 
 

@@ -2,13 +2,16 @@
  * Writes the new data files of one commit and remembers them, so a commit that fails can remove
  * what it wrote and leave the directory as the last committed version names it.
  */
-import { mkdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { RecordBatch } from 'apache-arrow';
+import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
 import { fsyncPath } from './catalog.js';
 import type { FileEntry, Manifest } from './manifest.js';
 import { writeParquetFile } from './parquet-io.js';
+
+/** Where the uncompressed Arrow IPC copies of data files live; `_` keeps dataset readers out. */
+export const IPC_TIER_DIR = '_ipc';
 
 export class DataFileWriter {
   private readonly written: string[] = [];
@@ -17,6 +20,8 @@ export class DataFileWriter {
   constructor(
     private readonly datasetDir: string,
     private readonly rowGroupRows: number,
+    /** Rows per record batch of the IPC tier file; 0 writes no IPC tier. */
+    private readonly ipcBatchRows: number,
   ) {}
 
   /** Writes a batch sorted by key then time as one file of `partition`. */
@@ -32,6 +37,7 @@ export class DataFileWriter {
       timeColumn: m.timeColumn,
       keyColumn: m.keyColumns[0] ?? null,
     });
+    const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(`${partition}/${fileName.replace(/\.parquet$/, '.arrows')}`, batch) : null;
     return {
       path: `${partition}/${fileName}`,
       partition,
@@ -43,7 +49,29 @@ export class DataFileWriter {
       maxKey: out.maxKey,
       columns: batch.schema.fields.map((f) => f.name),
       rowGroups: out.rowGroups,
+      ipc,
     };
+  }
+
+  private async writeIpcTier(relative: string, batch: RecordBatch): Promise<{ path: string; bytes: number }> {
+    const path = join(this.datasetDir, IPC_TIER_DIR, relative);
+    const dir = dirname(path);
+    await mkdir(dir, { recursive: true });
+    const slices: RecordBatch[] = [];
+    for (let start = 0; start < batch.numRows; start += this.ipcBatchRows) {
+      slices.push(batch.slice(start, Math.min(batch.numRows, start + this.ipcBatchRows)));
+    }
+    const bytes = tableToIPC(new Table(batch.schema, slices), 'stream');
+    this.written.push(path);
+    this.dirs.add(dir);
+    const handle = await open(path, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return { path: `${IPC_TIER_DIR}/${relative}`, bytes: bytes.byteLength };
   }
 
   /** Makes the new files' directory entries durable before a manifest names them. */

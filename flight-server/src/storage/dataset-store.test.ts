@@ -9,7 +9,7 @@ import { DatasetStore } from './dataset-store.js';
 import { wholeDataset, type ReadQuery } from './read-query.js';
 
 const silent = { info: () => undefined, warn: () => undefined };
-const options = (dataDir: string) => ({ dataDir, cacheBytes: 64 * 1024 * 1024, rowGroupRows: 1024, maxPutBytes: 64 * 1024 * 1024, endpointTargetRows: 10_000, outputBatchRows: 4096 });
+const options = (dataDir: string) => ({ dataDir, cacheBytes: 64 * 1024 * 1024, ipcTier: true, rowGroupRows: 1024, maxPutBytes: 64 * 1024 * 1024, endpointTargetRows: 10_000, outputBatchRows: 4096 });
 
 async function* from(batches: RecordBatch[]): AsyncGenerator<RecordBatch> {
   yield* batches;
@@ -215,7 +215,7 @@ describe('DatasetStore', () => {
     const filesOnDisk = async () => (await readdir(join(dir, 'bars'), { recursive: true })).filter((n) => String(n).endsWith('.parquet')).length;
     expect(await filesOnDisk()).toBe(7);
     const vac = await store.vacuum('bars', 1);
-    expect(vac.files_removed).toBe(5);
+    expect(vac.files_removed).toBe(10); // five Parquet files and their IPC tier copies
     expect(vac.oldest_version).toBe(7);
     expect(await filesOnDisk()).toBe(2);
     await expect(store.plan({ ...wholeDataset('bars'), asOf: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -28,6 +28,8 @@ export interface StoreOptions extends ReadOptions {
   dataDir: string;
   /** Bytes of decoded Arrow IPC the hot cache keeps. */
   cacheBytes: number;
+  /** Whether each data file also gets an uncompressed Arrow IPC copy for full reads. */
+  ipcTier: boolean;
   rowGroupRows: number;
   maxPutBytes: number;
 }
@@ -110,7 +112,7 @@ export class DatasetStore {
     let latest: Manifest | undefined;
     for (const v of versions) {
       const m = await readManifest(dir, v);
-      for (const f of m.files) referenced.add(f.path);
+      for (const f of m.files) for (const p of storedPaths(f)) referenced.add(p);
       latest = m;
     }
     this.current.set(name, latest!);
@@ -183,7 +185,7 @@ export class DatasetStore {
   private commit(name: string, build: (base: Manifest, files: DataFileWriter) => Promise<Change | null>, signal?: AbortSignal): Promise<Manifest> {
     return this.locks.run(name, async () => {
       const base = this.manifest(name);
-      const files = new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows);
+      const files = new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows, this.options.ipcTier ? this.options.outputBatchRows : 0);
       try {
         const change = await build(base, files);
         if (!change) return base;
@@ -361,10 +363,15 @@ export class DatasetStore {
       const keptManifests = await Promise.all(kept.map((v) => readManifest(dir, v)));
       const dropped = versions.slice(0, versions.length - kept.length);
       const droppedFiles = new Map<string, number>();
-      for (const v of dropped) for (const f of (await readManifest(dir, v)).files) droppedFiles.set(f.path, f.bytes);
+      for (const v of dropped) {
+        for (const f of (await readManifest(dir, v)).files) {
+          droppedFiles.set(f.path, f.bytes);
+          if (f.ipc) droppedFiles.set(f.ipc.path, f.ipc.bytes);
+        }
+      }
       for (const v of dropped) await unlink(join(dir, CATALOG_DIR, versionFileName(v)));
       if (dropped.length > 0) await fsyncPath(join(dir, CATALOG_DIR));
-      const live = new Set(keptManifests.flatMap((k) => k.files.map((f) => f.path)));
+      const live = new Set(keptManifests.flatMap((k) => k.files.flatMap(storedPaths)));
       const removedPaths = await removeUnreferencedFiles(dir, live);
       const bytes = removedPaths.reduce((n, p) => n + (droppedFiles.get(p) ?? 0), 0);
       if (removedPaths.length > 0) this.cache.retire(dir, removedPaths);
@@ -433,6 +440,11 @@ function complement(ranges: readonly RowRange[], n: number): RowRange[] {
   }
   if (at < n) out.push([at, n]);
   return out;
+}
+
+/** Every file a manifest entry names: the Parquet file and its IPC tier copy. */
+function storedPaths(f: FileEntry): string[] {
+  return f.ipc ? [f.path, f.ipc.path] : [f.path];
 }
 
 function compareFiles(a: FileEntry, b: FileEntry): number {

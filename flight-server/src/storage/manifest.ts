@@ -38,6 +38,11 @@ export const fileEntrySchema = z.object({
   /** Columns the file holds; columns added later by evolve_schema read as null. */
   columns: z.array(z.string()),
   rowGroups: z.array(rowGroupStatsSchema),
+  /**
+   * The same rows as an uncompressed Arrow IPC stream under `_ipc/` (ignored by pyarrow.dataset
+   * and by `*.parquet` globs): a full read sends its messages as they are, decoding nothing.
+   */
+  ipc: z.object({ path: z.string(), bytes: z.number().int().nonnegative() }).nullable().optional(),
 });
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 

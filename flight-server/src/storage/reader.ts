@@ -2,6 +2,7 @@
  * Reading: planning a query into endpoints, and reading one endpoint's slice as record batches
  * ordered by key columns then time.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MessageReader, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { concatBatches, conformBatch, filterBatch, sortPermutation, sortedRangeForKeys, takeRows } from './batch-kernels.js';
@@ -121,6 +122,24 @@ async function readIpc(ctx: ReadContext, s: SelectedFile, columns: string[]): Pr
   return ipc;
 }
 
+/**
+ * The file's IPC tier copy, when the read wants every row and exactly the columns it holds;
+ * undefined otherwise (the Parquet file is read instead).
+ */
+async function readIpcTier(ctx: ReadContext, s: SelectedFile, columns: string[]): Promise<Uint8Array | undefined> {
+  const tier = s.file.ipc;
+  if (!tier || s.rowGroups.length !== s.file.rowGroups.length) return undefined;
+  if (columns.length !== s.file.columns.length || columns.some((c, i) => s.file.columns[i] !== c)) return undefined;
+  // Keyed by the Parquet file, so retiring that file drops this entry too.
+  const key = IpcCache.key(join(ctx.datasetDir, s.file.path), ['<ipc-tier>'], null);
+  let ipc = ctx.cache.get(key);
+  if (!ipc) {
+    ipc = await readFile(join(ctx.datasetDir, tier.path));
+    ctx.cache.set(key, ipc);
+  }
+  return ipc;
+}
+
 async function readSelected(ctx: ReadContext, s: SelectedFile, schema: Schema): Promise<RecordBatch> {
   const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
   const { batches } = tableFromIPC(await readIpc(ctx, s, columns));
@@ -170,7 +189,7 @@ export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice,
     const columns = schema.fields.map((f) => f.name);
     async function* streams(): AsyncGenerator<Uint8Array> {
       for (const s of selected) {
-        const ipc = await readIpc(ctx, s, columns);
+        const ipc = (await readIpcTier(ctx, s, columns)) ?? (await readIpc(ctx, s, columns));
         const stored = new MessageReader(ipc).readSchema();
         // A file written under another type spelling is re-encoded rather than forwarded.
         if (stored && sameSchema(stored, schema)) yield ipc;
