@@ -97,6 +97,7 @@ export const ACTIONS = {
       uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
       datasets: ctx.store.listDatasets().length,
       cache: ctx.store.cacheStats(),
+      io: ctx.store.ioStats(),
     }),
   }),
 } as const;

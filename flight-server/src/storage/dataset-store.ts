@@ -7,7 +7,7 @@
 import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { RecordBatch, Schema } from 'apache-arrow';
+import { tableFromIPC, type RecordBatch, type Schema } from 'apache-arrow';
 import { concatBatches, conformBatch, filterBatch, lastWinsUnique, sortPermutation, sortedRangeForKeys, takeRows, type RowRange } from './batch-kernels.js';
 import { commitManifest, fsyncPath, listVersions, readManifest, removeCatalogLeftovers, CATALOG_DIR, versionFileName } from './catalog.js';
 import { DataFileWriter } from './data-file-writer.js';
@@ -17,7 +17,8 @@ import { describeSchemaMismatch, typeFromString, typeToString } from './field-ty
 import { IngestBuffer } from './ingest.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { manifestBytes, manifestRows, type FieldSpec, type FileEntry, type Manifest } from './manifest.js';
-import { readParquetBatches, rowGroupStats } from './parquet-io.js';
+import { rowGroupStats } from './parquet-io.js';
+import { ParquetReader, type ParquetIoStats } from './parquet-reader.js';
 import type { ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import { IpcCache, type CacheStats } from './ipc-cache.js';
 import type { ReadQuery } from './read-query.js';
@@ -70,6 +71,7 @@ export class DatasetStore {
   private readonly current = new Map<string, Manifest>();
   private readonly locks = new KeyedMutex();
   private readonly cache: IpcCache;
+  private readonly parquet = new ParquetReader();
 
   private constructor(
     readonly options: StoreOptions,
@@ -263,8 +265,8 @@ export class DatasetStore {
   private async readFiles(m: Manifest, files: FileEntry[], schema: Schema): Promise<RecordBatch[]> {
     const out: RecordBatch[] = [];
     for (const f of files) {
-      const { batches } = await readParquetBatches(join(this.datasetDir(m.name), f.path));
-      for (const b of batches) out.push(conformBatch(b, schema));
+      const ipc = await this.parquet.readIpc(join(this.datasetDir(m.name), f.path));
+      for (const b of tableFromIPC(ipc).batches) out.push(conformBatch(b, schema));
     }
     return out;
   }
@@ -375,6 +377,7 @@ export class DatasetStore {
       const removedPaths = await removeUnreferencedFiles(dir, live);
       const bytes = removedPaths.reduce((n, p) => n + (droppedFiles.get(p) ?? 0), 0);
       if (removedPaths.length > 0) this.cache.retire(dir, removedPaths);
+      for (const p of removedPaths) this.parquet.forget(join(dir, p));
       return { files_removed: removedPaths.length, bytes_freed: bytes, oldest_version: kept[0] ?? m.version };
     });
   }
@@ -389,6 +392,7 @@ export class DatasetStore {
       await fsyncPath(this.options.dataDir);
       this.current.delete(name);
       this.cache.retire(dir, ['*']);
+      this.parquet.forgetUnder(dir);
       await rm(trash, { recursive: true, force: true });
       return { dropped: true as const };
     });
@@ -402,11 +406,15 @@ export class DatasetStore {
   /** Reads one endpoint's rows: a slice pinned to a version. */
   async read(slice: ReadSlice): Promise<SliceData> {
     const m = await this.manifestAt(slice.query.dataset, slice.query.asOf);
-    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache }, m, slice, this.options);
+    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache, parquet: this.parquet }, m, slice, this.options);
   }
 
   cacheStats(): CacheStats {
     return this.cache.stats();
+  }
+
+  ioStats(): ParquetIoStats {
+    return this.parquet.ioStats();
   }
 }
 

@@ -11,7 +11,7 @@ import { StorageError } from './errors.js';
 import { selectFiles, type SelectedFile } from './file-selection.js';
 import type { Manifest } from './manifest.js';
 import { IpcCache } from './ipc-cache.js';
-import { readParquetIpc } from './parquet-io.js';
+import type { ParquetReader } from './parquet-reader.js';
 import { checkResampleSchema, resample } from './resample.js';
 import type { PlannedEndpoint, ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import type { ReadQuery } from './read-query.js';
@@ -108,6 +108,7 @@ function neededSchema(m: Manifest, q: ReadQuery): Schema {
 export interface ReadContext {
   datasetDir: string;
   cache: IpcCache;
+  parquet: ParquetReader;
 }
 
 async function readIpc(ctx: ReadContext, s: SelectedFile, columns: string[]): Promise<Uint8Array> {
@@ -116,7 +117,7 @@ async function readIpc(ctx: ReadContext, s: SelectedFile, columns: string[]): Pr
   const key = IpcCache.key(path, columns, rowGroups);
   let ipc = ctx.cache.get(key);
   if (!ipc) {
-    ipc = await readParquetIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) });
+    ipc = await ctx.parquet.readIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) });
     ctx.cache.set(key, ipc);
   }
   return ipc;
