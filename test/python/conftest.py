@@ -1,13 +1,17 @@
 """Fixtures for the black-box pyarrow/DuckDB interop suite.
 
-The real flight server runs as a subprocess (`tsx flight-server/src/main.ts`) on port 0 with
-its own DATA_DIR; tests talk to it only through pyarrow.flight and the files it writes.
+The real flight server runs as a subprocess on port 0 with its own DATA_DIR; tests talk to it
+only through pyarrow.flight and the files it writes. It is started as `node --import tsx
+flight-server/src/main.ts` rather than through the `tsx` wrapper, which would run the server in a
+child process: a SIGKILL sent to the wrapper leaves that child running, so a "crash" would be no
+crash. It also gets its own process group, and stopping it signals the whole group.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -22,7 +26,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_MAIN = REPO_ROOT / "flight-server" / "src" / "main.ts"
-TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
+TSX = REPO_ROOT / "node_modules" / "tsx"
 STARTUP_TIMEOUT_S = 60.0
 
 
@@ -51,14 +55,23 @@ class ServerProcess:
         return f"flight server exited with status {code} during the run\n{self.logs()}"
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Signals the server's process group (SIGTERM, then SIGKILL after 10 s); returns its status."""
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            self._signal_group(sig)
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                self._signal_group(signal.SIGKILL)
                 self.proc.wait(timeout=10)
+        self._signal_group(signal.SIGKILL)  # anything the server itself spawned
         return self.proc.returncode
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)  # the server leads its own session and group
+        except (ProcessLookupError, PermissionError):
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
 
 
 def _drain(stream, sink: list[str], on_line=None) -> None:
@@ -74,7 +87,10 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
     if not SERVER_MAIN.exists():
         pytest.fail(f"{SERVER_MAIN.relative_to(REPO_ROOT)} does not exist", pytrace=False)
     if not TSX.exists():
-        pytest.fail("node_modules/.bin/tsx is missing: run `npm ci` first", pytrace=False)
+        pytest.fail("node_modules/tsx is missing: run `npm ci` first", pytrace=False)
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH", pytrace=False)
     env = dict(os.environ)
     env.update(
         FLIGHT_PORT="0",
@@ -88,8 +104,9 @@ def start_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> Ser
     proc = subprocess.Popen(
         # `node --import tsx` is one process: the tsx CLI would run the server in a child that a
         # SIGKILL of the parent leaves running.
-        ["node", "--import", "tsx", str(SERVER_MAIN.relative_to(REPO_ROOT))],
+        [node, "--import", "tsx", str(SERVER_MAIN.relative_to(REPO_ROOT))],
         cwd=REPO_ROOT,
+        start_new_session=True,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -6,7 +6,6 @@ from collections import defaultdict
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.flight as fl
 import pytest
 
 from flight_helpers import (
