@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
 import { fsyncPath } from './catalog.js';
 import type { FileEntry, Manifest } from './manifest.js';
+import type { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import { writeParquetFile } from './parquet-io.js';
 
 /** Where the uncompressed Arrow IPC copies of data files live; `_` keeps dataset readers out. */
@@ -22,6 +23,7 @@ export class DataFileWriter {
     private readonly rowGroupRows: number,
     /** Rows per record batch of the IPC tier file; 0 writes no IPC tier. */
     private readonly ipcBatchRows: number,
+    private readonly encoder: ParquetEncoderPool,
   ) {}
 
   /** Writes a batch sorted by key then time as one file of `partition`. */
@@ -36,7 +38,7 @@ export class DataFileWriter {
       rowGroupRows: this.rowGroupRows,
       timeColumn: m.timeColumn,
       keyColumn: m.keyColumns[0] ?? null,
-    });
+    }, this.encoder);
     const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(`${partition}/${fileName.replace(/\.parquet$/, '.arrows')}`, batch) : null;
     return {
       path: `${partition}/${fileName}`,
@@ -77,6 +79,14 @@ export class DataFileWriter {
   /** Makes the new files' directory entries durable before a manifest names them. */
   async sync(): Promise<void> {
     await Promise.all([...this.dirs].map((d) => fsyncPath(d)));
+  }
+
+  /** Waits for writes started together; fails with the first failure once all have ended. */
+  static async all(writes: Promise<FileEntry>[]): Promise<FileEntry[]> {
+    const settled = await Promise.allSettled(writes);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<FileEntry>).value);
   }
 
   async discard(): Promise<void> {

@@ -19,6 +19,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { manifestBytes, manifestRows, type FieldSpec, type FileEntry, type Manifest } from './manifest.js';
 import { rowGroupStats } from './parquet-io.js';
 import { ParquetReader, type ParquetIoStats } from './parquet-reader.js';
+import { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import type { ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import { IpcCache, type CacheStats } from './ipc-cache.js';
 import type { ReadQuery } from './read-query.js';
@@ -31,6 +32,8 @@ export interface StoreOptions extends ReadOptions {
   cacheBytes: number;
   /** Whether each data file also gets an uncompressed Arrow IPC copy for full reads. */
   ipcTier: boolean;
+  /** Worker threads encoding Parquet; 0 encodes on the main thread. */
+  encoderThreads?: number;
   rowGroupRows: number;
   maxPutBytes: number;
 }
@@ -72,12 +75,14 @@ export class DatasetStore {
   private readonly locks = new KeyedMutex();
   private readonly cache: IpcCache;
   private readonly parquet = new ParquetReader();
+  private readonly encoder: ParquetEncoderPool;
 
   private constructor(
     readonly options: StoreOptions,
     private readonly log: Logger,
   ) {
     this.cache = new IpcCache(options.cacheBytes);
+    this.encoder = new ParquetEncoderPool(options.encoderThreads);
   }
 
   /** Opens a data directory, discarding whatever a crash interrupted. */
@@ -187,7 +192,7 @@ export class DatasetStore {
   private commit(name: string, build: (base: Manifest, files: DataFileWriter) => Promise<Change | null>, signal?: AbortSignal): Promise<Manifest> {
     return this.locks.run(name, async () => {
       const base = this.manifest(name);
-      const files = new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows, this.options.ipcTier ? this.options.outputBatchRows : 0);
+      const files = new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows, this.options.ipcTier ? this.options.outputBatchRows : 0, this.encoder);
       try {
         const change = await build(base, files);
         if (!change) return base;
@@ -231,7 +236,7 @@ export class DatasetStore {
         const schemaNow = before.fields === null && base.fields !== null ? this.targetSchema(base, schema) : target;
         if (buffer.rows === 0 && base.fields !== null) return null;
         const removed = new Set<string>();
-        const added: FileEntry[] = [];
+        const writes: Promise<FileEntry>[] = [];
         for (const [key, part] of [...buffer.partitions].sort(([a], [b]) => a.localeCompare(b))) {
           const incoming = sortUnique(concatBatches(schemaNow, part.batches.map((b) => conformBatch(b, schemaNow))), base);
           const overlapping = overlappingFiles(base, key, incoming);
@@ -242,8 +247,10 @@ export class DatasetStore {
             merged = sortUnique(concatBatches(schemaNow, [...stored, incoming]), base);
             overlapping.forEach((f) => removed.add(f.path));
           }
-          added.push(await files.write(base, key, merged));
+          // Encoding runs in worker threads: the next partition is merged meanwhile.
+          writes.push(files.write(base, key, merged));
         }
+        const added = await DataFileWriter.all(writes);
         return { operation: 'put', added, removed, fields: base.fields ?? fieldsFromSchema(schemaNow, base) };
       },
       signal,
@@ -316,14 +323,15 @@ export class DatasetStore {
       const byPartition = new Map<string, FileEntry[]>();
       for (const f of scope) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f]);
       const removed = new Set<string>();
-      const added: FileEntry[] = [];
+      const writes: Promise<FileEntry>[] = [];
       for (const [key, group] of byPartition) {
         if (group.length < 2) continue;
         const merged = sortUnique(concatBatches(schema, await this.readFiles(base, group, schema)), base);
-        added.push(await files.write(base, key, merged));
+        writes.push(files.write(base, key, merged));
         group.forEach((f) => removed.add(f.path));
         after -= group.length - 1;
       }
+      const added = await DataFileWriter.all(writes);
       return removed.size === 0 ? null : { operation: 'compact', removed, added };
     });
     return { files_before: before, files_after: after, version: next.version };
@@ -415,6 +423,11 @@ export class DatasetStore {
 
   ioStats(): ParquetIoStats {
     return this.parquet.ioStats();
+  }
+
+  /** Stops the encoder threads (the store stays readable). */
+  async close(): Promise<void> {
+    await this.encoder.close();
   }
 }
 

@@ -4,9 +4,9 @@
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import { Table, tableToIPC, type RecordBatch, type Timestamp } from 'apache-arrow';
-import * as pq from 'parquet-wasm';
 import { timeColumnInt64, toNanoseconds } from './batch-kernels.js';
 import type { RowGroupStats } from './manifest.js';
+import type { ParquetEncoderPool } from './parquet-encoder-pool.js';
 
 export interface ParquetWriteOptions {
   rowGroupRows: number;
@@ -22,19 +22,6 @@ export interface WrittenFile {
   maxTimeNs: bigint;
   minKey: string | null;
   maxKey: string | null;
-}
-
-function writerProperties(rowGroupRows: number, timeColumn: string): pq.WriterProperties {
-  // Sorted by key then time, a time column is nearly arithmetic: delta encoding shrinks it to
-  // almost nothing where dictionary encoding (the default) keeps 8 bytes a row.
-  return new pq.WriterPropertiesBuilder()
-    .setCompression(pq.Compression.ZSTD)
-    .setStatisticsEnabled(pq.EnabledStatistics.Page)
-    .setMaxRowGroupSize(rowGroupRows)
-    .setColumnDictionaryEnabled(timeColumn, false)
-    .setColumnEncoding(timeColumn, pq.Encoding.DELTA_BINARY_PACKED)
-    .setCreatedBy('flightdeck')
-    .build();
 }
 
 /** Statistics of the row groups a batch sorted by (key, time) will be cut into. */
@@ -65,9 +52,9 @@ export function rowGroupStats(batch: RecordBatch, opts: ParquetWriteOptions): Ro
 }
 
 /** Writes a sorted batch to `path` durably (temp file, fsync, rename). */
-export async function writeParquetFile(path: string, batch: RecordBatch, opts: ParquetWriteOptions): Promise<WrittenFile> {
+export async function writeParquetFile(path: string, batch: RecordBatch, opts: ParquetWriteOptions, encoder: ParquetEncoderPool): Promise<WrittenFile> {
   const ipc = tableToIPC(new Table(batch.schema, [batch]), 'stream');
-  const bytes = pq.writeParquet(pq.Table.fromIPCStream(ipc), writerProperties(opts.rowGroupRows, opts.timeColumn));
+  const bytes = await encoder.encode(ipc, opts.rowGroupRows, opts.timeColumn);
   const tmp = `${path}.tmp`;
   const handle = await open(tmp, 'w');
   try {
