@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MessageReader, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { DataType, Dictionary, Field, MessageReader, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { concatBatches, conformBatch, filterBatch, sortPermutation, sortedRangeForKeys, takeRows } from './batch-kernels.js';
 import { manifestSchemaOf } from './dataset-spec.js';
 import { StorageError } from './errors.js';
@@ -27,6 +27,9 @@ export interface ReadOptions {
 export function outputSchema(m: Manifest, q: ReadQuery): Schema {
   const schema = manifestSchemaOf(m);
   if (!q.columns) return schema;
+  // Dictionary ids are renumbered 0, 1, ... in output order, as a Parquet reader numbers the
+  // dictionaries of a projection, so forwarded IPC and this schema agree.
+  let dictionaryId = 0;
   return new Schema(
     q.columns.map((name) => {
       const field = schema.fields.find((f) => f.name === name);
@@ -34,7 +37,8 @@ export function outputSchema(m: Manifest, q: ReadQuery): Schema {
         const known = schema.fields.map((f) => f.name).join(', ') || 'none yet';
         throw new StorageError('INVALID_ARGUMENT', `unknown column "${name}" in dataset "${m.name}" (columns: ${known})`);
       }
-      return field;
+      if (!DataType.isDictionary(field.type)) return field;
+      return new Field(field.name, new Dictionary(field.type.dictionary, field.type.indices, dictionaryId++), field.nullable);
     }),
   );
 }
@@ -168,8 +172,16 @@ function forwardable(m: Manifest, q: ReadQuery, selected: SelectedFile[], schema
   });
 }
 
+/** Same names and types, dictionary ids included (forwarded dictionary batches carry ids). */
 function sameSchema(a: Schema, b: Schema): boolean {
-  return a.fields.length === b.fields.length && a.fields.every((f, i) => f.name === b.fields[i]!.name && String(f.type) === String(b.fields[i]!.type));
+  const dictionaryId = (t: DataType) => (DataType.isDictionary(t) ? t.id : null);
+  return (
+    a.fields.length === b.fields.length &&
+    a.fields.every((f, i) => {
+      const g = b.fields[i]!;
+      return f.name === g.name && String(f.type) === String(g.type) && dictionaryId(f.type) === dictionaryId(g.type);
+    })
+  );
 }
 
 /** Rows of a sorted batch that pass the query's key and time filters. */
