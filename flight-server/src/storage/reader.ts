@@ -145,10 +145,28 @@ async function readIpcTier(ctx: ReadContext, s: SelectedFile, columns: string[])
   return ipc;
 }
 
-async function readSelected(ctx: ReadContext, s: SelectedFile, schema: Schema): Promise<RecordBatch> {
+/** A file's rows that pass the query's filters, batch by batch (each stored batch is sorted). */
+async function readFiltered(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, schema: Schema): Promise<RecordBatch[]> {
   const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
-  const { batches } = tableFromIPC(await readIpc(ctx, s, columns));
-  return concatBatches(schema, batches.map((b) => conformBatch(b, schema)));
+  const pieces: RecordBatch[] = [];
+  for (const batch of tableFromIPC(await readIpc(ctx, s, columns)).batches) {
+    const piece = applyFilters(conformBatch(batch, schema), m, q);
+    if (piece.numRows > 0) pieces.push(piece);
+  }
+  return pieces;
+}
+
+/**
+ * Whether the selected files, read one after the other, already give key/time order: one key
+ * (or none) and files whose time ranges follow each other. Such a read can stop at its limit.
+ */
+function sequential(m: Manifest, q: ReadQuery, selected: SelectedFile[]): boolean {
+  const oneKey = m.keyColumns.length === 0 || (m.keyColumns.length === 1 && q.symbols !== null && q.symbols.length === 1);
+  if (!oneKey && selected.length > 1) return false;
+  for (let i = 1; i < selected.length; i++) {
+    if (BigInt(selected[i]!.file.minTimeNs) <= BigInt(selected[i - 1]!.file.maxTimeNs)) return false;
+  }
+  return true;
 }
 
 /**
@@ -213,15 +231,22 @@ export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice,
   }
 
   const needed = neededSchema(m, q);
+  const inOrder = sequential(m, q, selected);
   async function* generate(): AsyncGenerator<RecordBatch> {
     const pieces: RecordBatch[] = [];
+    let rowsSoFar = 0;
     for (const s of selected) {
-      const piece = applyFilters(await readSelected(ctx, s, needed), m, q);
-      if (piece.numRows > 0) pieces.push(piece);
+      for (const piece of await readFiltered(ctx, m, q, s, needed)) {
+        pieces.push(piece);
+        rowsSoFar += piece.numRows;
+      }
+      // Rows already in order and enough of them: the files after these cannot come first.
+      if (inOrder && q.limit !== null && q.interval === null && rowsSoFar >= q.limit) break;
     }
     if (pieces.length === 0) return;
     let rows = pieces.length === 1 ? pieces[0]! : concatBatches(needed, pieces);
-    if (pieces.length > 1) rows = takeRows(rows, sortPermutation(rows, m.keyColumns, m.timeColumn));
+    // Pieces of one file follow each other; pieces of several need a merge.
+    if (!inOrder && selected.length > 1) rows = takeRows(rows, sortPermutation(rows, m.keyColumns, m.timeColumn));
     if (q.interval) rows = resample(rows, m.keyColumns, m.timeColumn, q.interval);
     if (q.limit !== null && rows.numRows > q.limit) rows = rows.slice(0, q.limit);
     const projected = project(rows, schema);
