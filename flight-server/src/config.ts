@@ -18,6 +18,8 @@ export interface FlightServerConfig extends OperationsConfig {
   cacheBytes: number;
   /** Keep an uncompressed Arrow IPC copy of each data file for full reads (FLIGHT_IPC_TIER). */
   ipcTier: boolean;
+  /** DoGet on node:http2 directly ('http2', no copy of bodies) or through grpc-js (FLIGHT_DOGET_TRANSPORT). */
+  doGetTransport: 'http2' | 'grpc-js';
 }
 
 const MiB = 1024 * 1024;
@@ -30,6 +32,13 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new Error(`${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}]`);
   }
   return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new Error(`${name}=${JSON.stringify(raw)} must be one of ${values.join(', ')}`);
+  return raw as T;
 }
 
 function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -57,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     outputBatchRows: integer(env, 'FLIGHT_BATCH_ROWS', 65_536, 1),
     cacheBytes: integer(env, 'CACHE_MB', 512, 0, 1024 * 1024) * MiB,
     ipcTier: boolean(env, 'FLIGHT_IPC_TIER', true),
+    doGetTransport: oneOf(env, 'FLIGHT_DOGET_TRANSPORT', ['http2', 'grpc-js'] as const, 'http2'),
     ...loadOperationsConfig(env),
   };
 }

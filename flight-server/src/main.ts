@@ -1,4 +1,8 @@
-/** Entry point: read config, open the store, listen; SIGINT/SIGTERM stop it cleanly. */
+/**
+ * Entry point: read config, open the store, listen. SIGINT/SIGTERM shut down gracefully: no new
+ * calls, DoPuts still receiving are aborted, running calls get FLIGHT_SHUTDOWN_GRACE_MS to finish;
+ * a second signal cuts them at once. The process exits 0 after a clean shutdown.
+ */
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { DatasetStore } from './storage/dataset-store.js';
@@ -8,14 +12,30 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const store = await DatasetStore.open(config, logger);
 const server = await startFlightServer({ config, store, logger });
-logger.info({ port: server.port, url: server.url, dataDir: config.dataDir }, 'flight server listening');
+logger.info(
+  { port: server.port, url: server.url, dataDir: config.dataDir, metricsPort: server.metricsPort },
+  'flight server listening',
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: cutting the calls still open');
+      void server.close(0);
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, 'flight server stopping');
-    server.close().then(() => process.exit(0));
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'flight server stopping');
+    server.close(config.shutdownGraceMs).then(
+      () => {
+        logger.info('flight server stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'flight server shutdown failed');
+        process.exit(1);
+      },
+    );
   });
 }

@@ -16,6 +16,7 @@ import type { RecordBatch, Schema, Table } from 'apache-arrow';
 import { FlightError, fromServiceError } from './errors.js';
 import { toBuffer } from './flight-descriptor.js';
 import { decodeFlightData, DEFAULT_MAX_MESSAGE_BYTES, encodeFlightData, type FlightRecordBatchStream } from './ipc-codec.js';
+import type { FlightData } from './flight-data.js';
 import { decodeSchema } from './ipc-message.js';
 import { responseStream } from './response-stream.js';
 import {
@@ -26,6 +27,13 @@ import {
   type PutResult,
   type Ticket,
 } from './service-definition.js';
+
+/** A FlightData whose IPC header is not a flatbuffer Message: sent to make a server drop a DoPut. */
+const ABORT_MESSAGE: FlightData = {
+  dataHeader: Uint8Array.of(0xff, 0xff, 0xff, 0xff),
+  dataBody: new Uint8Array(0),
+  appMetadata: new Uint8Array(0),
+};
 
 /** Receive limit: pyarrow and other clients send one unsplit message per batch. */
 export const DEFAULT_CLIENT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
@@ -45,6 +53,19 @@ export interface FlightClientOptions {
   putMessageBytes?: number;
   /** Extra grpc-js channel options, applied last. */
   channelOptions?: Partial<ChannelOptions>;
+  /** TLS settings for `grpc+tls://` URLs (refused with a plaintext URL). */
+  tls?: FlightClientTlsOptions;
+}
+
+export interface FlightClientTlsOptions {
+  /** PEM certificates of the CAs to trust; default: Node's bundled root CAs. */
+  rootCerts?: Buffer | string;
+  /** PEM client certificate chain, for servers that verify clients (with `privateKey`). */
+  certChain?: Buffer | string;
+  /** PEM private key of `certChain`. */
+  privateKey?: Buffer | string;
+  /** Host name to verify the server certificate against, when it differs from the URL's host. */
+  serverName?: string;
 }
 
 /** A FlightInfo whose schema is decoded; the encapsulated bytes stay in `schemaBytes`. */
@@ -72,12 +93,14 @@ export class FlightClient {
 
   /** `url`: `grpc://host:port`, `grpc+tcp://host:port` or `grpc+tls://host[:port]`. */
   constructor(url: string, opts: FlightClientOptions = {}) {
-    const { address, credentials } = parseFlightUrl(url);
+    const { address, credentials } = parseFlightUrl(url, opts.tls);
     const maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_CLIENT_MAX_MESSAGE_BYTES;
+    const serverName = opts.tls?.serverName;
     this.#client = new Client(address, credentials, {
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': maxMessageBytes,
       'grpc-node.flow_control_window': CLIENT_FLOW_CONTROL_WINDOW,
+      ...(serverName === undefined ? {} : { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName }),
       ...opts.channelOptions,
     });
     this.#putMessageBytes = opts.putMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -201,14 +224,29 @@ export class FlightClient {
         maxMessageBytes: this.#putMessageBytes,
         ...(opts.schema === undefined ? {} : { schema: opts.schema }),
       });
-      for await (const message of messages) {
-        if (closed) break;
-        if (!call.write(message)) {
+      // A refusal (or shutdown) surfaces at once, even while the producer is between batches.
+      const iterator = messages[Symbol.asyncIterator]();
+      const stopped = done.then(() => ({ done: true as const, value: undefined }));
+      for (;;) {
+        const next = await Promise.race([iterator.next(), stopped]);
+        if (next.done || closed) {
+          if (closed) void iterator.return(undefined).catch(() => undefined);
+          break;
+        }
+        if (!call.write(next.value)) {
           await Promise.race([new Promise<void>((resolve) => call.once('drain', resolve)), done]);
         }
       }
     } catch (err) {
-      if (!closed) call.cancel();
+      if (closed) {
+        call.end();
+      } else {
+        // Node's HTTP/2 ends the request body (END_STREAM) before it sends RST_STREAM, so a server
+        // can take a cancelled stream for a complete one and commit it. A message no decoder
+        // accepts, sent first, makes any Flight server refuse the stream whatever follows.
+        call.write(ABORT_MESSAGE);
+        call.cancel();
+      }
       throw failure ?? err;
     }
     call.end();
@@ -285,7 +323,12 @@ export class FlightClient {
   }
 }
 
-function parseFlightUrl(url: string): { address: string; credentials: ChannelCredentials } {
+function pem(value: Buffer | string | undefined): Buffer | null {
+  if (value === undefined) return null;
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+}
+
+function parseFlightUrl(url: string, tls: FlightClientTlsOptions | undefined): { address: string; credentials: ChannelCredentials } {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -297,10 +340,16 @@ function parseFlightUrl(url: string): { address: string; credentials: ChannelCre
   switch (parsed.protocol) {
     case 'grpc:':
     case 'grpc+tcp:':
+      if (tls !== undefined) {
+        throw new FlightError('INVALID_ARGUMENT', `TLS options were given for the plaintext Flight URL '${url}': use grpc+tls://`);
+      }
       credentials = grpcCredentials.createInsecure();
       break;
     case 'grpc+tls:':
-      credentials = grpcCredentials.createSsl();
+      if ((tls?.certChain === undefined) !== (tls?.privateKey === undefined)) {
+        throw new FlightError('INVALID_ARGUMENT', 'a TLS client certificate needs both certChain and privateKey');
+      }
+      credentials = grpcCredentials.createSsl(pem(tls?.rootCerts), pem(tls?.privateKey), pem(tls?.certChain));
       defaultPort = '443';
       break;
     default:

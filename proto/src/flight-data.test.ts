@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlightError } from './errors.js';
-import { AssembledFlightData, deserializeFlightData, flightDataSize, serializeFlightData, type FlightData } from './flight-data.js';
+import { AssembledFlightData, deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData, type FlightData } from './flight-data.js';
 import { cmdDescriptor, pathDescriptor } from './flight-descriptor.js';
 import { flightPackageDefinition } from './service-definition.js';
 
@@ -137,5 +137,25 @@ describe('FlightDescriptor', () => {
   it('encodes objects as UTF-8 JSON', () => {
     expect(cmdDescriptor({ dataset: 'bars' }).cmd.toString('utf8')).toBe('{"dataset":"bars"}');
     expect(() => pathDescriptor()).toThrow(FlightError);
+  });
+});
+
+describe('grpcFramedFlightData', () => {
+  it('frames plain and assembled messages as the gRPC prefix plus serializeFlightData, sharing the body', async () => {
+    const { encodeFlightData } = await import('./ipc-codec.js');
+    const { tableFromArrays } = await import('apache-arrow');
+    const table = tableFromArrays({ a: Float64Array.from([1, 2, 3]), b: Int32Array.from([4, 5, 6]) });
+    const messages = [];
+    for await (const m of encodeFlightData(table.batches, { schema: table.schema })) messages.push(m);
+    const plain = { dataHeader: Uint8Array.of(1, 2, 3), appMetadata: new Uint8Array(0), dataBody: Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9) };
+    for (const msg of [...messages, plain]) {
+      const chunks = grpcFramedFlightData(msg);
+      const joined = Buffer.concat(chunks);
+      const serialized = serializeFlightData(msg);
+      expect(joined[0]).toBe(0);
+      expect(joined.readUInt32BE(1)).toBe(serialized.length);
+      expect(joined.subarray(5).equals(serialized)).toBe(true);
+    }
+    expect(grpcFramedFlightData(plain)[1]).toBe(plain.dataBody);
   });
 });

@@ -5,7 +5,7 @@
  * each message into one exact-size Buffer and decodes into views of the received Buffer.
  */
 import { flightDescriptorSize, readFlightDescriptor, writeFlightDescriptor } from './flight-descriptor.js';
-import { lenFieldSize, WIRE_LEN, WireReader, writeVarint } from './protobuf-wire.js';
+import { lenFieldSize, varintSize, WIRE_LEN, WireReader, writeVarint } from './protobuf-wire.js';
 import type { FlightDescriptor } from './service-definition.js';
 
 export interface FlightData {
@@ -191,4 +191,42 @@ function writeParts(target: Buffer, offset: number, parts: readonly Uint8Array[]
   }
   if (offset !== end) throw new Error(`IPC body parts fill ${offset - (end - bodyLength)} bytes, bodyLength is ${bodyLength}`);
   return offset;
+}
+
+const PADDING = new Uint8Array(8);
+
+/**
+ * A message framed for a gRPC stream without copying its body: the chunks, written in order, are
+ * the 5-byte gRPC prefix (uncompressed flag, big-endian length) and `serializeFlightData(msg)`.
+ * The first chunk holds the prefix and every field up to the body's bytes; the rest are views of
+ * the body (Arrow buffers and their padding when the message was assembled from a batch).
+ */
+export function grpcFramedFlightData(msg: FlightData): Uint8Array[] {
+  const parts = msg instanceof AssembledFlightData ? msg.bodyParts : undefined;
+  const bodyLength = bodyLengthOf(msg);
+  const fields = serializeFlightData({
+    ...(msg.flightDescriptor ? { flightDescriptor: msg.flightDescriptor } : {}),
+    dataHeader: msg.dataHeader ?? EMPTY,
+    appMetadata: msg.appMetadata ?? EMPTY,
+    dataBody: EMPTY,
+  });
+  const bodyTagLength = bodyLength > 0 ? 2 + varintSize(bodyLength) : 0;
+  const head = Buffer.allocUnsafe(5 + fields.length + bodyTagLength);
+  head[0] = 0;
+  head.writeUInt32BE(fields.length + bodyTagLength + bodyLength, 1);
+  head.set(fields, 5);
+  if (bodyLength === 0) return [head];
+  let offset = 5 + fields.length;
+  head[offset++] = TAG_BODY_0;
+  head[offset++] = TAG_BODY_1;
+  writeVarint(head, offset, bodyLength);
+  if (parts === undefined) return [head, msg.dataBody];
+  const chunks: Uint8Array[] = [head];
+  for (const part of parts) {
+    if (part.byteLength === 0) continue;
+    chunks.push(part);
+    const pad = ((part.byteLength + 7) & ~7) - part.byteLength;
+    if (pad > 0) chunks.push(PADDING.subarray(0, pad));
+  }
+  return chunks;
 }

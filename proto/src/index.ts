@@ -10,6 +10,7 @@ export {
   type DoPutOptions,
   type DoPutResult,
   type FlightClientOptions,
+  type FlightClientTlsOptions,
 } from './client.js';
 export {
   FlightError,
@@ -21,7 +22,7 @@ export {
   type FlightErrorCode,
   type FlightServiceError,
 } from './errors.js';
-export { deserializeFlightData, flightDataSize, serializeFlightData, type FlightData } from './flight-data.js';
+export { deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData, type FlightData } from './flight-data.js';
 export { cmdDescriptor, pathDescriptor } from './flight-descriptor.js';
 export { FlightRecordBatchStream, type DecodeFlightDataOptions } from './flight-record-batch-stream.js';
 export {

@@ -1,21 +1,92 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
 /**
- * Writes every message to a gRPC stream, waiting for `drain` whenever write() says the buffer is
- * full, and stops early when the client goes away.
+ * Bytes of FlightData a stream may have written but not yet flushed to HTTP/2. grpc-js's writable
+ * counts objects (16 before write() returns false), so with 4 MiB messages a stalled reader alone
+ * would hold 64 MiB; this caps it per stream whatever the message size.
+ */
+export const MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+
+/** FlightData is weighed by its IPC bytes; other messages are small and counted by Node alone. */
+function defaultSize(message: unknown): number {
+  if (typeof message !== 'object' || message === null) return 0;
+  const { dataHeader, dataBody } = message as { dataHeader?: unknown; dataBody?: unknown };
+  return (dataHeader instanceof Uint8Array ? dataHeader.byteLength : 0) + (dataBody instanceof Uint8Array ? dataBody.byteLength : 0);
+}
+
+/** What the writer needs of a call: grpc-js's object-mode Writable, or any stream with write/drain. */
+export type BackpressuredCall = Pick<Writable, 'write' | 'on' | 'off'> & {
+  cancelled: boolean;
+  destroyed: boolean;
+  writableEnded?: boolean;
+  writableNeedDrain?: boolean;
+  writableObjectMode?: boolean;
+  getDeadline?: () => Date | number;
+};
+
+/** The call's deadline in epoch ms (Infinity when it has none). */
+export function deadlineOf(call: { getDeadline?: () => Date | number }): number {
+  const deadline = call.getDeadline?.() ?? Infinity;
+  return deadline instanceof Date ? deadline.getTime() : deadline;
+}
+
+/**
+ * Writes every message to a gRPC stream, waiting for 'drain' whenever write() says the buffer is
+ * full and, on an object-mode stream (grpc-js), whenever more than {@link MAX_BYTES_IN_FLIGHT}
+ * bytes are not yet flushed; stops early when the client goes away. A slow reader therefore
+ * holds at most about that much of the server's memory. Returns false when the call ended early
+ * (cancelled, or its deadline passed).
  */
 export async function writeWithBackpressure<T>(
-  call: Writable & { cancelled: boolean },
+  call: BackpressuredCall,
   messages: AsyncIterable<T> | Iterable<T>,
   onMessage?: (message: T) => void,
+  sizeOf: (message: T) => number = defaultSize,
 ): Promise<boolean> {
-  for await (const message of messages) {
-    if (call.cancelled || call.destroyed) return false;
-    onMessage?.(message);
-    if (!call.write(message)) {
-      await Promise.race([once(call, 'drain'), once(call, 'close'), once(call, 'cancelled')]);
+  // A byte stream's own buffer limit already counts bytes; grpc-js's counts messages.
+  const weigh = call.writableObjectMode === true;
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  // grpc-js tells a handler of a passed deadline only once the queued messages are flushed, which
+  // a stalled reader never lets happen: watch the deadline here too.
+  const deadline = deadlineOf(call);
+  const timer = Number.isFinite(deadline) ? setTimeout(notify, Math.max(0, deadline - Date.now())) : undefined;
+  const gone = () => call.cancelled || call.destroyed || call.writableEnded === true || Date.now() >= deadline;
+  call.on('drain', notify);
+  call.on('close', notify);
+  call.on('cancelled', notify);
+  try {
+    for await (const message of messages) {
+      if (gone()) return false;
+      onMessage?.(message);
+      let needDrain: boolean;
+      if (weigh) {
+        const size = sizeOf(message);
+        inFlight += size;
+        needDrain = !call.write(message, () => {
+          inFlight -= size;
+          if (inFlight <= MAX_BYTES_IN_FLIGHT) notify();
+        });
+      } else {
+        needDrain = !call.write(message);
+      }
+      while ((needDrain || inFlight > MAX_BYTES_IN_FLIGHT) && !gone()) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        needDrain = call.writableNeedDrain === true;
+      }
     }
+  } finally {
+    clearTimeout(timer);
+    call.off('drain', notify);
+    call.off('close', notify);
+    call.off('cancelled', notify);
   }
-  return !call.cancelled;
+  return !call.cancelled && Date.now() < deadline;
 }

@@ -1,0 +1,181 @@
+/**
+ * The Node side of the benchmark client: our FlightClient (and fetch, for GraphQL) in a process of
+ * its own. Same worker protocol as bench/client.py: one JSON command per stdin line, one JSON answer
+ * per stdout line, `{"ready":true}` first.
+ *
+ *   {"op":"get","url","descriptor":{"path":[..]}|{"cmd":{..}}}   GetFlightInfo + DoGet of every endpoint
+ *   {"op":"put","url","path":[..],"file"}                         DoPut of an Arrow IPC file (loaded first)
+ *   {"op":"graphql","url","requests":[{query,variables}],"warmup"} sequential POSTs, latency of each
+ *
+ * Bytes are the Arrow buffers of each received batch, dictionaries included (as pyarrow's nbytes).
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { RecordBatchReader, type Data, type RecordBatch } from 'apache-arrow';
+import { cmdDescriptor, FlightClient, pathDescriptor, type FlightDescriptor } from '@flightdeck/proto';
+
+interface DescriptorSpec {
+  path?: string[];
+  cmd?: object;
+}
+
+type Command =
+  | { op: 'get'; url: string; descriptor: DescriptorSpec }
+  | { op: 'put'; url: string; path: string[]; file: string }
+  | { op: 'graphql'; url: string; requests: { query: string; variables?: object }[]; warmup?: number }
+  | { op: 'quit' };
+
+const clients = new Map<string, FlightClient>();
+const loaded = new Map<string, RecordBatch[]>();
+
+function clientFor(url: string): FlightClient {
+  let c = clients.get(url);
+  if (!c) {
+    c = new FlightClient(url);
+    clients.set(url, c);
+  }
+  return c;
+}
+
+function descriptorOf(d: DescriptorSpec): FlightDescriptor {
+  if (d.path) return pathDescriptor(...d.path);
+  if (d.cmd) return cmdDescriptor(d.cmd);
+  throw new Error('descriptor needs "path" or "cmd"');
+}
+
+function dataBytes(data: Data): number {
+  let n = data.byteLength;
+  const dict = data.dictionary;
+  if (dict) for (const d of dict.data) n += dataBytes(d);
+  return n;
+}
+
+function batchBytes(batch: RecordBatch): number {
+  return batch.data.children.reduce((n, child) => n + dataBytes(child), 0);
+}
+
+async function get(cmd: Extract<Command, { op: 'get' }>): Promise<object> {
+  const client = clientFor(cmd.url);
+  const t0 = performance.now();
+  const info = await client.getFlightInfo(descriptorOf(cmd.descriptor));
+  const tPlan = performance.now();
+  let rows = 0;
+  let bytes = 0;
+  let batches = 0;
+  let firstBatch: number | null = null;
+  for (const endpoint of info.endpoint) {
+    if (!endpoint.ticket) continue;
+    for await (const batch of client.doGet(endpoint.ticket)) {
+      firstBatch ??= performance.now() - t0;
+      rows += batch.numRows;
+      bytes += batchBytes(batch);
+      batches++;
+    }
+  }
+  const tEnd = performance.now();
+  return {
+    seconds: (tEnd - t0) / 1000,
+    plan_seconds: (tPlan - t0) / 1000,
+    first_batch_seconds: firstBatch === null ? null : firstBatch / 1000,
+    rows,
+    bytes,
+    batches,
+    endpoints: info.endpoint.length,
+    total_records: Number(info.totalRecords),
+    total_bytes: Number(info.totalBytes),
+  };
+}
+
+function load(file: string): RecordBatch[] {
+  let batches = loaded.get(file);
+  if (!batches) {
+    batches = [...RecordBatchReader.from(readFileSync(file))];
+    loaded.set(file, batches);
+  }
+  return batches;
+}
+
+async function put(cmd: Extract<Command, { op: 'put' }>): Promise<object> {
+  const batches = load(cmd.file);
+  const client = clientFor(cmd.url);
+  const t0 = performance.now();
+  const res = await client.doPut(pathDescriptor(...cmd.path), batches);
+  const seconds = (performance.now() - t0) / 1000;
+  const text = Buffer.from(res.appMetadata).toString('utf8');
+  let result: unknown = text;
+  try {
+    result = JSON.parse(text);
+  } catch {
+    // not JSON: kept as text
+  }
+  return {
+    seconds,
+    rows: batches.reduce((n, b) => n + b.numRows, 0),
+    bytes: batches.reduce((n, b) => n + batchBytes(b), 0),
+    batches: batches.length,
+    result,
+  };
+}
+
+async function graphql(cmd: Extract<Command, { op: 'graphql' }>): Promise<object> {
+  const post = async (body: { query: string; variables?: object }) => {
+    const t0 = performance.now();
+    const res = await fetch(cmd.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as { data?: Record<string, unknown>; errors?: { message: string }[] };
+    const ms = performance.now() - t0;
+    if (!res.ok || json.errors?.length) {
+      throw new Error(`GraphQL ${res.status}: ${json.errors?.map((e) => e.message).join('; ') ?? 'no body'}`);
+    }
+    const first = json.data ? Object.values(json.data)[0] : undefined;
+    return { ms, items: Array.isArray(first) ? first.length : 0 };
+  };
+  const warmup = cmd.warmup ?? 0;
+  for (let i = 0; i < warmup; i++) await post(cmd.requests[i % cmd.requests.length]!);
+  const latencies: number[] = [];
+  const items: number[] = [];
+  for (const r of cmd.requests) {
+    const { ms, items: n } = await post(r);
+    latencies.push(ms);
+    items.push(n);
+  }
+  return { latencies_ms: latencies, items };
+}
+
+async function run(cmd: Command): Promise<object> {
+  switch (cmd.op) {
+    case 'get':
+      return get(cmd);
+    case 'put':
+      return put(cmd);
+    case 'graphql':
+      return graphql(cmd);
+    case 'quit':
+      return {};
+    default: {
+      const unknown: never = cmd;
+      throw new Error(`unknown op ${JSON.stringify((unknown as { op: unknown }).op)}`);
+    }
+  }
+}
+
+function reply(obj: object): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
+
+reply({ ready: true, node: process.version });
+for await (const line of createInterface({ input: process.stdin })) {
+  if (!line.trim()) continue;
+  const cmd = JSON.parse(line) as Command;
+  if (cmd.op === 'quit') break;
+  try {
+    reply({ ok: true, ...(await run(cmd)) });
+  } catch (err) {
+    reply({ ok: false, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  }
+}
+for (const c of clients.values()) c.close();
+process.exit(0);

@@ -1,0 +1,42 @@
+/**
+ * Exit codes and the one line a failure prints. 0: done; 1: refused (by the server, or the input
+ * data is invalid); 2: usage (bad options, a file that cannot be opened, an unknown format).
+ */
+import { FlightError } from '@flightdeck/proto';
+import { CommanderError } from 'commander';
+import { InputError } from '../sdk/index.js';
+
+export const EXIT_OK = 0;
+export const EXIT_REFUSED = 1;
+export const EXIT_USAGE = 2;
+
+/** A command line that cannot be carried out as written. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface Failure {
+  line: string;
+  exitCode: number;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** The line printed for `err` (without the `flightdeck: ` prefix) and the exit code. */
+export function describeFailure(err: unknown, url: string): Failure {
+  if (err instanceof UsageError) return { line: oneLine(err.message), exitCode: EXIT_USAGE };
+  if (err instanceof CommanderError) return { line: oneLine(err.message.replace(/^error: /, '')), exitCode: EXIT_USAGE };
+  if (err instanceof InputError) return { line: oneLine(err.message), exitCode: EXIT_REFUSED };
+  if (err instanceof FlightError) {
+    if (err.code === 'UNAVAILABLE') return { line: oneLine(`UNAVAILABLE: cannot reach ${url}: ${err.message}`), exitCode: EXIT_REFUSED };
+    return { line: oneLine(`${err.code}: ${err.message}`), exitCode: EXIT_REFUSED };
+  }
+  const sys = err as NodeJS.ErrnoException;
+  if (typeof sys?.code === 'string' && typeof sys.path === 'string') {
+    const reasons: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory' };
+    return { line: `${sys.path}: ${reasons[sys.code] ?? sys.message}`, exitCode: EXIT_USAGE };
+  }
+  return { line: oneLine(`internal error: ${err instanceof Error ? err.message : String(err)}`), exitCode: EXIT_REFUSED };
+}

@@ -1,0 +1,94 @@
+/**
+ * `flightdeck get --dataset NAME ...`: GetFlightInfo with a CMD query, then every endpoint's
+ * DoGet in order, streamed into the output: a file by `-o` extension (written to a temporary
+ * name and renamed when complete), CSV when stdout is a pipe, a table on a terminal.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { cmdDescriptor, type FlightClient } from '@flightdeck/proto';
+import type { RecordBatch } from 'apache-arrow';
+import { writeArrow, writeParquet } from './arrow-writers.js';
+import { formatCount, formatSeconds } from './human-units.js';
+import { outputFormat, type OutputFormat } from './output-format.js';
+import { ProgressLine } from './progress-line.js';
+import { queryJson, type QueryFlags } from './query-json.js';
+import { writeTable } from './table-writer.js';
+import { writeDelimited, writeNdjson } from './text-writers.js';
+
+export interface GetOptions extends QueryFlags {
+  output?: string;
+  format?: OutputFormat;
+  maxRows: number;
+  progress: boolean;
+}
+
+export async function runGet(opts: GetOptions, client: () => Promise<FlightClient>, stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): Promise<number> {
+  const toStdout = opts.output === undefined || opts.output === '-';
+  const format = outputFormat(opts.format, opts.output, stdout.isTTY === true);
+  const flight = await client();
+  const info = await flight.getFlightInfo(cmdDescriptor(queryJson(opts)));
+  const progress = new ProgressLine(stderr, opts.progress && !toStdout).start();
+  progress.state.phase = 'reading';
+
+  async function* batches(): AsyncGenerator<RecordBatch> {
+    for (const endpoint of info.endpoint) {
+      if (endpoint.ticket === undefined || endpoint.ticket === null) continue;
+      for await (const batch of flight.doGet(endpoint.ticket.ticket)) {
+        progress.state.rows += batch.numRows;
+        progress.state.bytes += batch.data.byteLength;
+        yield batch;
+      }
+    }
+  }
+
+  const write = async (out: Writable): Promise<number> => {
+    switch (format) {
+      case 'csv':
+        return writeDelimited(batches(), info.schema, out, ',');
+      case 'tsv':
+        return writeDelimited(batches(), info.schema, out, '\t');
+      case 'ndjson':
+        return writeNdjson(batches(), info.schema, out);
+      case 'arrow':
+        return writeArrow(batches(), info.schema, out, 'file');
+      case 'arrows':
+        return writeArrow(batches(), info.schema, out, 'stream');
+      case 'parquet':
+        return writeParquet(batches(), info.schema, out);
+      case 'table':
+        return writeTable(batches(), info.schema, out, { maxRows: opts.maxRows, totalRows: Number(info.totalRecords) });
+      default: {
+        const never: never = format;
+        throw new Error(`unknown format ${String(never)}`);
+      }
+    }
+  };
+
+  try {
+    if (toStdout) return await write(stdout);
+    const path = opts.output!;
+    const partial = `${path}.partial`;
+    const file = createWriteStream(partial);
+    const opened = new Promise<void>((resolve, reject) => {
+      file.once('open', () => resolve());
+      file.once('error', reject);
+    });
+    await opened;
+    let rows: number;
+    try {
+      rows = await write(file);
+      if (!file.writableFinished) await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      await rename(partial, path);
+    } catch (e) {
+      file.destroy();
+      await rm(partial, { force: true });
+      throw e;
+    }
+    progress.stop();
+    stderr.write(`${opts.dataset}: wrote ${formatCount(rows)} rows to ${path} (${format}) in ${formatSeconds(progress.elapsed())}\n`);
+    return rows;
+  } finally {
+    progress.stop();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * `startGateway(config)`: Apollo Gateway serving the supergraph of the financial (facade) and user
+ * subgraphs. Local default: wait until both subgraphs answer (bounded, logged), then
+ * IntrospectAndCompose from their URLs. Production: `SUPERGRAPH_FILE` names a supergraph written by
+ * `npm run compose -w gateway`, served as is.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from './config.js';
+import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
+import { createLogger } from './logger.js';
+import { waitForSubgraphs } from './subgraphs.js';
+
+export interface GatewayContext {
+  reqId: string;
+  log: Logger;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  /** Where the supergraph came from: `introspection` or the file's absolute path. */
+  supergraphSource: string;
+  close(): Promise<void>;
+}
+
+export interface GatewayDeps {
+  logger?: Logger;
+}
+
+function requestLogPlugin(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart({ request, contextValue }) {
+      const started = performance.now();
+      return {
+        async willSendResponse({ response }) {
+          const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+          contextValue.log.info(
+            {
+              operationName: request.operationName,
+              errors: errors.length,
+              codes: errors.length > 0 ? [...new Set(errors.map((e) => e.extensions?.code))] : undefined,
+              durationMs: Math.round((performance.now() - started) * 100) / 100,
+            },
+            'graphql request',
+          );
+        },
+      };
+    },
+  };
+}
+
+export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  let supergraphSdl: string | IntrospectAndCompose;
+  let supergraphSource: string;
+  if (config.supergraphFile !== undefined) {
+    supergraphSource = resolve(config.supergraphFile);
+    supergraphSdl = await readFile(supergraphSource, 'utf8').catch((err: Error) => {
+      throw new Error(`SUPERGRAPH_FILE=${config.supergraphFile}: cannot read ${supergraphSource}: ${err.message}`);
+    });
+  } else {
+    supergraphSource = 'introspection';
+    await waitForSubgraphs(config.subgraphs, { timeoutMs: config.startupTimeoutMs, logger });
+    supergraphSdl = new IntrospectAndCompose({
+      subgraphs: config.subgraphs.map((s) => ({ name: s.name, url: s.url })),
+      ...(config.pollIntervalMs > 0 ? { pollIntervalInMs: config.pollIntervalMs } : {}),
+      logger,
+    });
+  }
+
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    logger,
+    buildService: ({ url }) =>
+      new RemoteGraphQLDataSource<GatewayContext>({
+        url,
+        willSendRequest({ request, context }) {
+          if (context.reqId) request.http?.headers.set('x-request-id', context.reqId);
+        },
+      }),
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger,
+    includeStacktraceInErrorResponses: false,
+    plugins: [requestLogPlugin()],
+  });
+  await apollo.start();
+
+  let started = true;
+  const http = createHttpFront<GatewayContext>({
+    apollo,
+    logger,
+    context: async (req) => {
+      const header = req.headers['x-request-id'];
+      const reqId = typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : randomUUID();
+      return { reqId, log: logger.child({ reqId }) };
+    },
+    ready: async () => {
+      if (!started) throw new Error('gateway is stopping');
+      return { supergraph: supergraphSource };
+    },
+  });
+  const running = await listen(http, config.host, config.port);
+  logger.info({ port: running.port, url: running.url, supergraph: supergraphSource, subgraphs: config.subgraphs }, 'gateway listening');
+
+  return {
+    url: running.url,
+    port: running.port,
+    supergraphSource,
+    close: async () => {
+      started = false;
+      await closeServer(http);
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Query-to-ticket planning for bars: one Flight DoGet per call, with the query JSON as the ticket
+ * (the contract accepts a query as a ticket, which saves the GetFlightInfo round trip).
+ */
+import type { Logger } from 'pino';
+import { FlightError } from '@flightdeck/proto';
+import { barColumns, barShape, barsOfTable, type Bar, type BarShape } from './bar-rows.js';
+import type { DatasetCatalog } from './dataset-catalog.js';
+import type { FlightPort, FlightQuery } from './flight-port.js';
+
+export interface BarRead {
+  symbols: string[];
+  /** ISO-8601 strings as Flight takes them. */
+  start?: string;
+  end?: string;
+  interval?: string;
+  limit?: number;
+  /** Read only the key column (existence checks). */
+  keyOnly?: boolean;
+}
+
+export class BarReader {
+  constructor(
+    private readonly flight: FlightPort,
+    private readonly catalog: DatasetCatalog,
+    private readonly log: Logger,
+  ) {}
+
+  async shape(dataset: string): Promise<BarShape> {
+    return barShape(await this.catalog.describe(dataset));
+  }
+
+  /** One DoGet; rows come ordered by key then time. */
+  async read(shape: BarShape, read: BarRead): Promise<Bar[]> {
+    if (!shape.hasSchema) return [];
+    const query: FlightQuery = {
+      dataset: shape.dataset,
+      symbols: read.symbols,
+      columns: read.keyOnly ? [shape.keyColumn, shape.timeColumn] : barColumns(shape),
+    };
+    if (read.start !== undefined) query.start = read.start;
+    if (read.end !== undefined) query.end = read.end;
+    if (read.interval !== undefined) query.interval = read.interval;
+    if (read.limit !== undefined) query.limit = read.limit;
+    const started = performance.now();
+    try {
+      const table = await this.flight.readTable(JSON.stringify(query));
+      const bars = barsOfTable(table, shape);
+      this.log.debug(
+        { flightCall: 'DoGet', dataset: shape.dataset, symbols: read.symbols.length, rows: bars.length, durationMs: elapsed(started) },
+        'flight read',
+      );
+      return bars;
+    } catch (err) {
+      if (err instanceof FlightError && (err.code === 'NOT_FOUND' || err.code === 'INVALID_ARGUMENT')) {
+        this.catalog.invalidate(shape.dataset);
+      }
+      throw err;
+    }
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}

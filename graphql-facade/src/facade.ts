@@ -1,0 +1,123 @@
+/**
+ * `startFacade(config)`: the financial subgraph (Apollo Federation 2) on its own HTTP server.
+ * Tests call it in-process on port 0, optionally with their own Flight client.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { FlightClient } from '@flightdeck/proto';
+import type { Logger } from 'pino';
+import { BarReader } from './bar-reader.js';
+import type { FacadeConfig } from './config.js';
+import { DatasetCatalog } from './dataset-catalog.js';
+import { isClientFault } from './errors.js';
+import { authenticatedFlight } from './flight-auth.js';
+import type { FlightPort } from './flight-port.js';
+import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
+import { createLoaders } from './loaders.js';
+import { createLogger } from './logger.js';
+import { queryLimitsRule } from './query-limits.js';
+import { createResolvers, type FacadeContext } from './resolvers.js';
+import { RowBudget } from './row-budget.js';
+import { typeDefs } from './schema.js';
+
+export interface FacadeDeps {
+  /** The Flight client to use (default: a FlightClient on `config.flightUrl`, closed with the facade). */
+  flight?: FlightPort;
+  logger?: Logger;
+  /** describe_dataset cache lifetime (default 5 s). */
+  catalogTtlMs?: number;
+}
+
+export interface RunningFacade {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 2000;
+
+function requestLogPlugin(): ApolloServerPlugin<FacadeContext> {
+  return {
+    async requestDidStart({ request, contextValue }) {
+      const started = performance.now();
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            if (isClientFault(code)) contextValue.log.info({ code, error: error.message }, 'graphql client error');
+            else contextValue.log.error({ code, err: error.originalError ?? error }, `graphql error: ${error.message}`);
+          }
+        },
+        async willSendResponse({ response }) {
+          const errors = response.body.kind === 'single' ? (response.body.singleResult.errors?.length ?? 0) : 0;
+          contextValue.log.info(
+            { operationName: request.operationName, errors, durationMs: Math.round((performance.now() - started) * 100) / 100 },
+            'graphql request',
+          );
+        },
+      };
+    },
+  };
+}
+
+export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): Promise<RunningFacade> {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const ownClient = deps.flight === undefined ? new FlightClient(config.flightUrl) : undefined;
+  const credentials = config.flightCredentials;
+  const flight: FlightPort =
+    deps.flight ?? (credentials === undefined ? ownClient! : authenticatedFlight(ownClient!, credentials.user, credentials.password));
+  const catalog = new DatasetCatalog(flight, deps.catalogTtlMs);
+  const resolvers = createResolvers({ flight, catalog, defaultDataset: config.defaultDataset });
+
+  const apollo = new ApolloServer<FacadeContext>({
+    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
+    validationRules: [queryLimitsRule(config)],
+    includeStacktraceInErrorResponses: false,
+    plugins: [requestLogPlugin(), ApolloServerPluginInlineTraceDisabled()],
+    logger,
+  });
+  await apollo.start();
+
+  const http = createHttpFront<FacadeContext>({
+    apollo,
+    logger,
+    context: async (req) => {
+      const header = req.headers['x-request-id'];
+      const reqId = typeof header === 'string' && header.length <= 128 ? header : randomUUID();
+      const log = logger.child({ reqId });
+      const reader = new BarReader(flight, catalog, log);
+      return { log, loaders: createLoaders(reader, catalog, new RowBudget(config.maxRows)) };
+    },
+    ready: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Flight server at ${config.flightUrl} did not answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      });
+      try {
+        const health = await Promise.race([flight.doActionJson<Record<string, unknown>>('health', {}), timeout]);
+        return { flight: health };
+      } catch (err) {
+        throw new Error(`Flight server at ${config.flightUrl} is unreachable: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  });
+  const running = await listen(http, config.host, config.port);
+  logger.info(
+    { port: running.port, url: running.url, flightUrl: config.flightUrl, flightUser: credentials?.user },
+    'graphql facade listening',
+  );
+
+  return {
+    url: running.url,
+    port: running.port,
+    close: async () => {
+      await closeServer(http);
+      await apollo.stop();
+      ownClient?.close();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/** Resolvers: each validates its arguments and becomes Flight calls through the request's loaders. */
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { Logger } from 'pino';
+import type { Bar } from './bar-rows.js';
+import type { DatasetCatalog } from './dataset-catalog.js';
+import { DateTimeScalar } from './date-time.js';
+import { facadeError, toGraphQLError } from './errors.js';
+import type { DatasetDescription, FlightPort } from './flight-port.js';
+import type { BarArgs, FacadeLoaders } from './loaders.js';
+
+export interface FacadeContext {
+  log: Logger;
+  loaders: FacadeLoaders;
+}
+
+export interface ResolverDeps {
+  flight: FlightPort;
+  catalog: DatasetCatalog;
+  defaultDataset: string;
+}
+
+/** Flight's resample intervals (shared/CONTRACT.md, Descriptors). */
+export const INTERVALS = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'] as const;
+const SYMBOL = /^[\x21-\x7e]{1,64}$/;
+
+interface InstrumentRef {
+  symbol: string;
+}
+
+interface RawBarArgs {
+  dataset?: string | null;
+  from?: bigint | null;
+  to?: bigint | null;
+  interval?: string | null;
+  limit?: number | null;
+}
+
+function checkSymbol(symbol: string): string {
+  if (!SYMBOL.test(symbol)) {
+    throw facadeError('BAD_USER_INPUT', `symbol ${JSON.stringify(symbol)} must be 1 to 64 printable ASCII characters without spaces`, {
+      field: 'symbol',
+    });
+  }
+  return symbol;
+}
+
+function barArgs(raw: RawBarArgs, defaultDataset: string): BarArgs {
+  const interval = raw.interval ?? undefined;
+  if (interval !== undefined && !(INTERVALS as readonly string[]).includes(interval)) {
+    throw facadeError('BAD_USER_INPUT', `interval ${JSON.stringify(interval)} must be one of ${INTERVALS.join(', ')}`, { field: 'interval' });
+  }
+  const limit = raw.limit ?? undefined;
+  if (limit !== undefined && limit < 0) {
+    throw facadeError('BAD_USER_INPUT', `limit must be 0 or more, got ${limit}`, { field: 'limit' });
+  }
+  return {
+    dataset: raw.dataset ?? defaultDataset,
+    from: raw.from ?? undefined,
+    to: raw.to ?? undefined,
+    interval,
+    limit,
+  };
+}
+
+/** Runs a resolver body; whatever it throws leaves as a GraphQLError with `extensions.code`. */
+async function guard<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
+}
+
+function datasetOf(d: DatasetDescription) {
+  return {
+    name: d.name,
+    timeColumn: d.time_column,
+    keyColumns: d.key_columns,
+    partition: d.partition,
+    rows: d.rows,
+    version: d.version,
+    fields: d.schema,
+  };
+}
+
+export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeContext> {
+  const { flight, catalog, defaultDataset } = deps;
+
+  return {
+    DateTime: DateTimeScalar,
+    Query: {
+      datasets: () =>
+        guard(async () => {
+          const names: string[] = [];
+          for await (const info of flight.listFlights()) {
+            const name = info.flightDescriptor?.path?.[0];
+            if (name !== undefined) names.push(name);
+          }
+          const descriptions = await Promise.all(names.map((name) => catalog.describe(name, { fresh: true })));
+          return descriptions.map(datasetOf);
+        }),
+      instrument: (_: unknown, args: { symbol: string }, ctx: FacadeContext) =>
+        guard(async (): Promise<InstrumentRef | null> => {
+          const symbol = checkSymbol(args.symbol);
+          if (await hasSymbolIn(ctx, defaultDataset, symbol)) return { symbol };
+          const others: string[] = [];
+          for await (const info of flight.listFlights()) {
+            const name = info.flightDescriptor?.path?.[0];
+            if (name !== undefined && name !== defaultDataset && info.totalRecords !== 0) others.push(name);
+          }
+          const answers = await Promise.all(others.map((name) => hasSymbolIn(ctx, name, symbol)));
+          return answers.some(Boolean) ? { symbol } : null;
+        }),
+      bars: (_: unknown, args: RawBarArgs & { symbol: string }, ctx: FacadeContext) =>
+        guard(() => ctx.loaders.bars(barArgs(args, defaultDataset), checkSymbol(args.symbol))),
+    },
+    Instrument: {
+      __resolveReference: (ref: InstrumentRef): InstrumentRef => ({ symbol: ref.symbol }),
+      bars: (parent: InstrumentRef, args: RawBarArgs, ctx: FacadeContext) =>
+        guard(() => ctx.loaders.bars(barArgs(args, defaultDataset), parent.symbol)),
+      latest: (parent: InstrumentRef, args: { dataset?: string | null }, ctx: FacadeContext) =>
+        guard((): Promise<Bar | null> => ctx.loaders.latest(args.dataset ?? defaultDataset, parent.symbol)),
+    },
+  };
+}
+
+/** Existence in one dataset; a dataset that does not exist (yet) holds no symbol, and one without a key column neither. */
+async function hasSymbolIn(ctx: FacadeContext, dataset: string, symbol: string): Promise<boolean> {
+  try {
+    return await ctx.loaders.hasSymbol(dataset, symbol);
+  } catch (err) {
+    const code = toGraphQLError(err).extensions.code;
+    if (code === 'NOT_FOUND' || code === 'BAD_USER_INPUT') return false;
+    throw err;
+  }
+}

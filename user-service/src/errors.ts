@@ -1,0 +1,40 @@
+/**
+ * Client-facing errors. Every fault the caller can fix becomes a GraphQLError with Apollo's
+ * `extensions.code` through `userError`; anything else is an internal error, logged and masked.
+ */
+import { GraphQLError } from 'graphql';
+
+export type UserErrorCode = 'BAD_USER_INPUT' | 'NOT_FOUND';
+
+/** The one way this service reports a client fault. `field` names the argument at fault. */
+export function userError(code: UserErrorCode, message: string, field?: string): GraphQLError {
+  return new GraphQLError(message, { extensions: field === undefined ? { code } : { code, field } });
+}
+
+/** Codes a client caused (logged at info); everything else is logged at error and masked. */
+export function isClientFault(code: unknown): boolean {
+  return (
+    code === 'BAD_USER_INPUT' ||
+    code === 'NOT_FOUND' ||
+    code === 'GRAPHQL_PARSE_FAILED' ||
+    code === 'GRAPHQL_VALIDATION_FAILED' ||
+    code === 'BAD_REQUEST' ||
+    code === 'OPERATION_RESOLUTION_FAILURE' ||
+    code === 'PERSISTED_QUERY_NOT_FOUND' ||
+    code === 'PERSISTED_QUERY_NOT_SUPPORTED'
+  );
+}
+
+/** PostgreSQL's SQLSTATE and constraint of a driver error, looking through Drizzle's wrapper. */
+export function pgErrorOf(error: unknown): { code: string; constraint: string | undefined } | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      return { code, constraint: typeof constraint === 'string' ? constraint : undefined };
+    }
+  }
+  return undefined;
+}
+
+export const UNIQUE_VIOLATION = '23505';
+export const FOREIGN_KEY_VIOLATION = '23503';
