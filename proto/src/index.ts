@@ -59,3 +59,4 @@ export {
   type Ticket,
   type Timestamp,
 } from './service-definition.js';
+export type { DatasetDescription, FieldSpec, FlightQuery } from './contract-json.js';

@@ -1,22 +1,11 @@
 /** What a writer needs to know of a dataset, from `describe_dataset` (and `create_dataset`). */
-import { FlightError, type FlightClient } from '@flightdeck/proto';
+import { FlightError, type DatasetDescription, type FlightClient } from '@flightdeck/proto';
 import type { Schema } from 'apache-arrow';
 import { schemaFromFieldSpecs, type FieldSpec } from './dataset-schema.js';
 
 export type PartitionScheme = 'hour' | 'day' | 'month' | 'year';
 
-/** The `describe_dataset` result, as the contract fixes it. */
-export interface DatasetDescription {
-  name: string;
-  schema: FieldSpec[];
-  time_column: string;
-  key_columns: string[];
-  partition: string;
-  version: number;
-  rows: number;
-  bytes: number;
-  partitions: { key: string; files: number; rows: number; bytes: number; min_time: string; max_time: string }[];
-}
+export type { DatasetDescription } from '@flightdeck/proto';
 
 export interface CreateDatasetSpec {
   timeColumn: string;

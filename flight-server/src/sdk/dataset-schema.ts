@@ -5,14 +5,11 @@
  */
 import { DataType, Field, Int32, Int64, Float32, Schema, Timestamp, TimeUnit, Utf8, Precision, type Dictionary } from 'apache-arrow';
 import { describeType, typeFromString, typeToString } from '../storage/field-types.js';
+import type { FieldSpec } from '@flightdeck/proto';
 import { InputError } from './input-error.js';
 
 /** A column as the contract spells it. */
-export interface FieldSpec {
-  name: string;
-  type: string;
-  nullable: boolean;
-}
+export type { FieldSpec };
 
 /** Which columns form the primary key; they may not hold nulls. */
 export interface DatasetRoles {
