@@ -94,6 +94,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
 
   let started = true;
   const http = createHttpFront<GatewayContext>({
+    service: 'gateway',
     apollo,
     logger,
     context: async (req) => {

@@ -81,6 +81,7 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
   await apollo.start();
 
   const http = createHttpFront<FacadeContext>({
+    service: 'graphql-facade',
     apollo,
     logger,
     context: async (req) => {

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from 'pino';
+import { HttpMetrics } from './http-metrics.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -16,6 +17,8 @@ export interface HttpFrontOptions<TContext extends BaseContext> {
   /** Readiness: resolves with details, rejects when not ready. */
   ready: () => Promise<Record<string, unknown>>;
   logger: Logger;
+  /** Labels the process's metrics (`service` label) at `GET /metrics`. */
+  service: string;
 }
 
 export interface RunningHttpServer {
@@ -43,6 +46,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOptions<TContext>): Server {
   const { apollo, logger } = opts;
+  const metrics = new HttpMetrics(opts.service);
   const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, search: string) => {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -70,6 +74,7 @@ export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOpt
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
+      metrics.countErrors(response.body.string);
       res.end(response.body.string);
       return;
     }
@@ -79,8 +84,19 @@ export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOpt
 
   return createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const started = performance.now();
+    res.once('finish', () => {
+      const graphql = url.pathname === '/graphql';
+      metrics.observe(graphql ? '/graphql' : url.pathname === '/metrics' || url.pathname === '/healthz' || url.pathname === '/readyz' ? url.pathname : 'other', res.statusCode, graphql ? (performance.now() - started) / 1000 : null);
+    });
     const route = async () => {
       if (url.pathname === '/graphql') return handleGraphQL(req, res, url.search);
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+        return;
+      }
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (req.method === 'GET' && url.pathname === '/readyz') {
         try {
@@ -126,3 +142,5 @@ export function closeServer(server: Server, graceMs = 5000): Promise<void> {
     server.closeIdleConnections();
   });
 }
+
+export { HttpMetrics } from './http-metrics.js';

@@ -157,4 +157,16 @@ describe('supergraph through the gateway', () => {
       '2024-01-02T20:00:00.000Z',
     ]);
   });
+
+  it('counts requests and error codes at /metrics on each GraphQL process', async () => {
+    // The earlier tests sent queries, one of them refused with BAD_USER_INPUT.
+    const scrape = async (graphqlUrl: string) => (await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text());
+    for (const [service, url] of [['gateway', gateway.url], ['graphql-facade', facade.url], ['user-service', users.url]] as const) {
+      const text = await scrape(url);
+      const ok = text.match(new RegExp(`^flightdeck_graphql_http_requests_total\\{[^}]*route="/graphql"[^}]*status="200"[^}]*service="${service}"[^}]*\\} (\\d+)`, 'm'));
+      expect(Number(ok?.[1] ?? 0), `${service} /graphql 200 count`).toBeGreaterThan(0);
+      expect(text).toMatch(/^flightdeck_graphql_request_duration_seconds_count\{[^}]*\} [1-9]/m);
+    }
+    expect(await scrape(gateway.url)).toMatch(/^flightdeck_graphql_errors_total\{code="BAD_USER_INPUT"[^}]*\} [1-9]/m);
+  });
 });

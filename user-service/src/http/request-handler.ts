@@ -3,6 +3,7 @@
  * the process answers) and `GET /readyz` (readiness: the database answers, else 503).
  */
 import { randomUUID } from 'node:crypto';
+import { HttpMetrics } from '@flightdeck/graphql-http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type HTTPGraphQLRequest } from '@apollo/server';
 import type { Database } from '../db/connect.js';
@@ -62,6 +63,7 @@ function isJson(req: IncomingMessage): boolean {
 
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { apollo, database, store, logger } = deps;
+  const metrics = new HttpMetrics('user-service');
 
   async function graphql(req: IncomingMessage, res: ServerResponse, reqId: string, log: Logger): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -91,6 +93,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
+      metrics.countErrors(response.body.string);
       res.end(response.body.string);
       return;
     }
@@ -115,6 +118,12 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       if (method !== 'POST' && method !== 'GET') throw new HttpError(405, `${method} is not allowed on /graphql; use POST`);
       return graphql(req, res, reqId, log);
     }
+    if (path === '/metrics' && method === 'GET') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
     if (path === '/healthz' || path === '/readyz') {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed on ${path}; use GET`);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
@@ -131,6 +140,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     res.setHeader('x-request-id', reqId);
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const known = ['/graphql', '/metrics', '/healthz', '/readyz'].includes(path) ? path : 'other';
+      metrics.observe(known, res.statusCode, known === '/graphql' ? ms / 1000 : null);
       log.debug({ method: req.method, path: req.url, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request done');
     });
     route(req, res, reqId, log).catch((error: unknown) => {

@@ -1,0 +1,49 @@
+/**
+ * Request metrics of a GraphQL process, served at `GET /metrics` (Prometheus text): requests by
+ * route and HTTP status, GraphQL errors by `extensions.code`, and request durations. One
+ * registry per server, so several processes in one test never mix their counts.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class HttpMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'flightdeck_graphql_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly errors = new Counter({
+    name: 'flightdeck_graphql_errors_total',
+    help: 'GraphQL errors in responses, by extensions.code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'flightdeck_graphql_request_duration_seconds',
+    help: 'Duration of /graphql requests',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  observe(route: string, status: number, seconds: number | null): void {
+    this.requests.inc({ route, status: String(status) });
+    if (seconds !== null) this.duration.observe(seconds);
+  }
+
+  /** Counts the error codes of a complete GraphQL response body. */
+  countErrors(body: string): void {
+    if (!body.includes('"errors"')) return;
+    try {
+      const parsed = JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] };
+      for (const e of parsed.errors ?? []) this.errors.inc({ code: typeof e.extensions?.code === 'string' ? e.extensions.code : 'UNKNOWN' });
+    } catch {
+      // Not JSON: nothing to count.
+    }
+  }
+}
