@@ -4,7 +4,6 @@
  * and the data must stay as it was (same version, rows and files).
  */
 import { connect, constants as h2 } from 'node:http2';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { encodeFlightData, pathDescriptor, serializeFlightData, type FlightData, type FlightDescriptor } from '@flightdeck/proto';
@@ -13,7 +12,7 @@ import * as ipc from 'apache-arrow/ipc/metadata/message';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBars } from '../testing/bars.js';
 import { encodeRequest, rawCall, rawClient, type RawOutcome } from './raw-flight-calls.js';
-import { seedBars, startTestServer, type TestServer } from './test-fixture.js';
+import { type TestServer, listFiles, seedBars, startTestServer } from './test-fixture.js';
 
 /** Deterministic bytes (mulberry32). */
 function randomBytes(seed: number, n: number): Buffer {
@@ -36,18 +35,6 @@ let raw: grpc.Client;
 let address: string;
 let snapshot: { version: number; rows: number; files: string[] };
 
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
-      const p = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) await walk(p);
-      else out.push(p);
-    }
-  };
-  await walk('');
-  return out.sort();
-}
 
 async function state(): Promise<{ version: number; rows: number; files: string[] }> {
   const d = await t.client().doActionJson<{ version: number; rows: number }>('describe_dataset', { name: 'bars' });

@@ -3,7 +3,7 @@
  * running DoGets finish within the grace period or are cut at its end.
  */
 import { connect } from 'node:http2';
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FlightError, pathDescriptor } from '@flightdeck/proto';
 import type { RecordBatch } from 'apache-arrow';
@@ -12,22 +12,10 @@ import { createLogger } from '../logger.js';
 import { DatasetStore } from '../storage/dataset-store.js';
 import { makeBars } from '../testing/bars.js';
 import { encodeRequest } from './raw-flight-calls.js';
-import { seedBars, startTestServer } from './test-fixture.js';
+import { listFiles, seedBars, startTestServer } from './test-fixture.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
-      const p = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) await walk(p);
-      else out.push(p);
-    }
-  };
-  await walk('');
-  return out.sort();
-}
 
 describe('shutdown', () => {
   it('aborts a DoPut still receiving: the client gets UNAVAILABLE and nothing is committed', async () => {

@@ -2,9 +2,9 @@
  * For tests of the service layer: a Flight server in-process on port 0 over a fresh DATA_DIR,
  * configured from an env object as main.ts would be, and a bars dataset to read.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { FlightClient, pathDescriptor, type FlightClientOptions } from '@flightdeck/proto';
 import { loadConfig, type FlightServerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -85,4 +85,13 @@ export function parseMetrics(text: string): Map<string, number> {
     if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/** Every file below `dir`, as sorted paths relative to it. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
 }
