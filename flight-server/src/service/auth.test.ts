@@ -253,6 +253,14 @@ describe('auth over gRPC', () => {
     expect(describe).toMatchObject({ version: 1, rows: 780 });
   });
 
+  it('authenticates a DoGet before it looks at the ticket (DoGet runs on node:http2)', async () => {
+    const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    const anonymous = await rawCall(raw, 'DoGet', [garbage], { metadata: metadataOf({}) });
+    expect(anonymous.code).toBe('UNAUTHENTICATED');
+    const reader = await rawCall(raw, 'DoGet', [garbage], { metadata: metadataOf({ authorization: `Bearer ${tokens.read!}` }) });
+    expect(reader.code).toBe('INVALID_ARGUMENT');
+  });
+
   it('answers Handshake with the token in the header and the trailer, and refuses bad Basic credentials', async () => {
     const ok = await rawCall(raw, 'Handshake', [], { metadata: metadataOf({ authorization: `Basic ${Buffer.from('writer:w-pw').toString('base64')}` }) });
     expect(ok.code).toBe('OK');

@@ -284,14 +284,19 @@ export async function startFlightServer(deps: FlightServerDeps): Promise<Running
     'grpc.max_send_message_length': -1,
   });
   const flight = createFlightService({ ...deps, gate });
-  server.addService(tolerateMalformedRequests(flightServiceDefinition), flight);
+  const definition = tolerateMalformedRequests(flightServiceDefinition);
+  server.addService(definition, flight);
   server.addService(tolerateMalformedRequests(healthServiceDefinition), health.handlers());
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${config.host}:${config.port}`, serverCredentials(config.tls), (err, bound) =>
       err ? reject(err) : resolve(bound),
     );
   });
-  if (config.doGetTransport === 'http2' && !routeDoGetOverHttp2(server, { doGet: flight.DoGet as grpc.handleServerStreamingCall<Ticket, FlightData>, maxMessageBytes: config.maxMessageBytes })) {
+  if (config.doGetTransport === 'http2' && !routeDoGetOverHttp2(server, {
+      doGet: flight.DoGet as grpc.handleServerStreamingCall<Ticket, FlightData>,
+      maxMessageBytes: config.maxMessageBytes,
+      deserialize: definition.DoGet.requestDeserialize as (bytes: Buffer) => Ticket,
+    })) {
     logger.warn('DoGet stays on grpc-js: its HTTP/2 servers are not where this version expects them');
   }
   if (!gate.auth.enabled) {

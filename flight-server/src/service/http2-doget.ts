@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 
 import * as grpc from '@grpc/grpc-js';
-import { flightServiceDefinition, grpcFramedFlightData, type FlightData, type Ticket } from '@flightdeck/proto';
+import { grpcFramedFlightData, type FlightData, type Ticket } from '@flightdeck/proto';
 
 const DO_GET_PATH = '/arrow.flight.protocol.FlightService/DoGet';
 
@@ -26,6 +26,8 @@ export interface DoGetRoute {
   doGet: grpc.handleServerStreamingCall<Ticket, FlightData>;
   /** The receive limit grpc-js applies to every other call. */
   maxMessageBytes: number;
+  /** DoGet's request deserializer as registered with grpc-js. */
+  deserialize: (bytes: Buffer) => Ticket;
 }
 
 export function routeDoGetOverHttp2(server: grpc.Server, route: DoGetRoute): boolean {
@@ -89,13 +91,9 @@ function serveDoGet(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rou
       trailersOnly(stream, grpc.status.UNIMPLEMENTED, 'Received no request message for DoGet');
       return;
     }
-    let request: Ticket;
-    try {
-      request = flightServiceDefinition.DoGet.requestDeserialize(body.subarray(5)) as Ticket;
-    } catch (e) {
-      trailersOnly(stream, grpc.status.INVALID_ARGUMENT, `DoGet request is not a Ticket: ${(e as Error).message}`);
-      return;
-    }
+    // The service's own deserializer: a malformed Ticket reaches the handler as such and is
+    // refused after authentication, exactly as on grpc-js.
+    const request = route.deserialize(body.subarray(5));
     const call = new Http2DoGetCall(stream, headers, request);
     route.doGet(call as unknown as grpc.ServerWritableStream<Ticket, FlightData>);
   });
