@@ -4,6 +4,7 @@
  * IntrospectAndCompose from their URLs. Production: `SUPERGRAPH_FILE` names a supergraph written by
  * `npm run compose -w gateway`, served as is.
  */
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -88,7 +89,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     gateway,
     logger,
     includeStacktraceInErrorResponses: false,
-    plugins: [requestLogPlugin()],
+    plugins: [requestLogPlugin(), ApolloServerPluginCacheControlDisabled()],
   });
   await apollo.start();
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { FlightClient } from '@flightdeck/proto';
 import type { Logger } from 'pino';
@@ -75,7 +75,7 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
     schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
     validationRules: [queryLimitsRule(config)],
     includeStacktraceInErrorResponses: false,
-    plugins: [requestLogPlugin(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [requestLogPlugin(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()],
     logger,
   });
   await apollo.start();
