@@ -3,6 +3,7 @@
  * route and HTTP status, GraphQL errors by `extensions.code`, and request durations. One
  * registry per server, so several processes in one test never mix their counts.
  */
+import type { ServerResponse } from 'node:http';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class HttpMetrics {
@@ -34,6 +35,13 @@ export class HttpMetrics {
   observe(route: string, status: number, seconds: number | null): void {
     this.requests.inc({ route, status: String(status) });
     if (seconds !== null) this.duration.observe(seconds);
+  }
+
+  /** Answers `GET /metrics`. */
+  async send(res: ServerResponse): Promise<void> {
+    const text = await this.registry.metrics();
+    res.writeHead(200, { 'content-type': this.registry.contentType });
+    res.end(text);
   }
 
   /** Counts the error codes of a complete GraphQL response body. */

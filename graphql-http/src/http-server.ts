@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
 import type { Logger } from 'pino';
 import { HttpMetrics } from './http-metrics.js';
 
@@ -71,15 +71,7 @@ export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOpt
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
       context: () => opts.context(req),
     });
-    for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      metrics.countErrors(response.body.string);
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await sendGraphQLResponse(res, response, metrics);
   };
 
   return createServer((req, res) => {
@@ -91,12 +83,7 @@ export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOpt
     });
     const route = async () => {
       if (url.pathname === '/graphql') return handleGraphQL(req, res, url.search);
-      if (req.method === 'GET' && url.pathname === '/metrics') {
-        const text = await metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-        return;
-      }
+      if (req.method === 'GET' && url.pathname === '/metrics') return metrics.send(res);
       if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (req.method === 'GET' && url.pathname === '/readyz') {
         try {
@@ -114,6 +101,19 @@ export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOpt
       else res.destroy();
     });
   });
+}
+
+/** Writes Apollo's answer to a node:http response, counting the GraphQL errors it carries. */
+export async function sendGraphQLResponse(res: ServerResponse, response: HTTPGraphQLResponse, metrics: HttpMetrics): Promise<void> {
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    metrics.countErrors(response.body.string);
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
 }
 
 /** Listens and resolves with the bound port. */

@@ -3,7 +3,7 @@
  * the process answers) and `GET /readyz` (readiness: the database answers, else 503).
  */
 import { randomUUID } from 'node:crypto';
-import { HttpMetrics } from '@flightdeck/graphql-http';
+import { HttpMetrics, sendGraphQLResponse } from '@flightdeck/graphql-http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type HTTPGraphQLRequest } from '@apollo/server';
 import type { Database } from '../db/connect.js';
@@ -90,15 +90,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       httpGraphQLRequest,
       context: async () => ({ store, loaders: createLoaders(store), logger: log, reqId }),
     });
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      metrics.countErrors(response.body.string);
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await sendGraphQLResponse(res, response, metrics);
   }
 
   async function ready(res: ServerResponse, log: Logger): Promise<void> {
@@ -118,12 +110,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       if (method !== 'POST' && method !== 'GET') throw new HttpError(405, `${method} is not allowed on /graphql; use POST`);
       return graphql(req, res, reqId, log);
     }
-    if (path === '/metrics' && method === 'GET') {
-      const text = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(text);
-      return;
-    }
+    if (path === '/metrics' && method === 'GET') return metrics.send(res);
     if (path === '/healthz' || path === '/readyz') {
       if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed on ${path}; use GET`);
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
