@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, DatasetStore, loadConfig, startFlightServer } from '@flightdeck/flight-server';
+import { BARS_FIELDS } from '@flightdeck/flight-server/testing';
 import { FlightClient, pathDescriptor } from '@flightdeck/proto';
 import { Field, Float64, Int64, makeData, RecordBatch, Schema, Struct, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
 import type { FlightPort } from '../flight-port.js';
@@ -66,16 +67,6 @@ export function recordCalls(client: FlightClient): CallRecorder {
   };
 }
 
-export const BAR_FIELDS = [
-  { name: 'symbol', type: 'utf8', nullable: false },
-  { name: 'ts', type: 'timestamp[ns, UTC]', nullable: false },
-  { name: 'open', type: 'float64', nullable: true },
-  { name: 'high', type: 'float64', nullable: true },
-  { name: 'low', type: 'float64', nullable: true },
-  { name: 'close', type: 'float64', nullable: true },
-  { name: 'volume', type: 'int64', nullable: true },
-];
-
 const barSchema = new Schema([
   new Field('symbol', new Utf8(), false),
   new Field('ts', new Timestamp(TimeUnit.NANOSECOND, 'UTC'), false),
@@ -123,7 +114,7 @@ export function barsBatch(bars: FixtureBar[]): RecordBatch {
 }
 
 export async function createBarsDataset(client: FlightClient, name: string, partition: string, bars: FixtureBar[]): Promise<void> {
-  await client.doActionJson('create_dataset', { name, time_column: 'ts', key_columns: ['symbol'], partition, fields: BAR_FIELDS });
+  await client.doActionJson('create_dataset', { name, time_column: 'ts', key_columns: ['symbol'], partition, fields: BARS_FIELDS });
   if (bars.length > 0) await client.doPut(pathDescriptor(name), [barsBatch(bars)]);
 }
 
