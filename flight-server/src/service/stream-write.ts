@@ -53,9 +53,17 @@ export async function writeWithBackpressure<T>(
     w?.();
   };
   // grpc-js tells a handler of a passed deadline only once the queued messages are flushed, which
-  // a stalled reader never lets happen: watch the deadline here too.
+  // a stalled reader never lets happen: watch the deadline here too. A timer may fire a little
+  // before Date.now() reaches the deadline (libuv measures from its cached loop time, which lags
+  // on a busy loop), so re-arm until the deadline has truly passed.
   const deadline = deadlineOf(call);
-  const timer = Number.isFinite(deadline) ? setTimeout(notify, Math.max(0, deadline - Date.now())) : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const watchDeadline = () => {
+    const left = deadline - Date.now();
+    if (left > 0) timer = setTimeout(watchDeadline, left);
+    else notify();
+  };
+  if (Number.isFinite(deadline)) watchDeadline();
   const gone = () => call.cancelled || call.destroyed || call.writableEnded === true || Date.now() >= deadline;
   call.on('drain', notify);
   call.on('close', notify);
