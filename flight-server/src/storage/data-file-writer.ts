@@ -5,8 +5,9 @@
 import { mkdir, open, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
+import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
 import { fsyncPath } from './catalog.js';
+import { encodeKeyRuns, KEY_RUNS_METADATA, keyRunsOf } from './key-runs.js';
 import type { FileEntry, Manifest } from './manifest.js';
 import type { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import { writeParquetFile } from './parquet-io.js';
@@ -39,7 +40,7 @@ export class DataFileWriter {
       timeColumn: m.timeColumn,
       keyColumn: m.keyColumns[0] ?? null,
     }, this.encoder);
-    const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(`${partition}/${fileName.replace(/\.parquet$/, '.arrows')}`, batch) : null;
+    const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(`${partition}/${fileName.replace(/\.parquet$/, '.arrows')}`, batch, m.keyColumns[0]) : null;
     return {
       path: `${partition}/${fileName}`,
       partition,
@@ -55,15 +56,21 @@ export class DataFileWriter {
     };
   }
 
-  private async writeIpcTier(relative: string, batch: RecordBatch): Promise<{ path: string; bytes: number }> {
+  private async writeIpcTier(relative: string, batch: RecordBatch, keyColumn: string | undefined): Promise<{ path: string; bytes: number }> {
     const path = join(this.datasetDir, IPC_TIER_DIR, relative);
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
+    // The key runs ride in the schema's metadata, so a one-key read finds its rows from the file's
+    // first message (forwarding drops stored schema messages: clients never see them).
+    const runs = keyRunsOf(batch, keyColumn);
+    const metadata = new Map(batch.schema.metadata);
+    if (runs) metadata.set(KEY_RUNS_METADATA, encodeKeyRuns(runs));
+    const schema = new Schema(batch.schema.fields, metadata);
     const slices: RecordBatch[] = [];
     for (let start = 0; start < batch.numRows; start += this.ipcBatchRows) {
-      slices.push(batch.slice(start, Math.min(batch.numRows, start + this.ipcBatchRows)));
+      slices.push(new RecordBatch(schema, batch.slice(start, Math.min(batch.numRows, start + this.ipcBatchRows)).data));
     }
-    const bytes = tableToIPC(new Table(batch.schema, slices), 'stream');
+    const bytes = tableToIPC(new Table(schema, slices), 'stream');
     this.written.push(path);
     this.dirs.add(dir);
     const handle = await open(path, 'w');

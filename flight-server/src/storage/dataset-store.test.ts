@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Schema, tableFromIPC, type RecordBatch } from 'apache-arrow';
@@ -95,6 +95,34 @@ describe('DatasetStore', () => {
     expect(rows.map((r) => r.close)).toEqual([59, 60, 61].map((m) => price(1, m) + 0.5));
     const limited = await readAll(store, { ...wholeDataset('bars'), limit: 5 });
     expect(limited.map((r) => r.symbol)).toEqual(['AAPL', 'AAPL', 'AAPL', 'AAPL', 'AAPL']);
+  });
+
+  it('reads a few symbols of a many-symbol partition from the IPC tier, fetching about their bytes alone', async () => {
+    const symbols = Array.from({ length: 200 }, (_, i) => `S${String(i).padStart(3, '0')}`);
+    const batch = makeBars({ symbols, start: '2024-01-02T14:30:00Z', minutes: 390, symbolType: 'dictionary' });
+    const parquetOnly = await DatasetStore.open({ ...options(join(dir, 'parquet-only')), ipcTier: false }, silent);
+    for (const s of [store, parquetOnly]) {
+      await s.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+      await s.put('bars', batch.schema, from([batch]));
+    }
+    const query: ReadQuery = {
+      ...wholeDataset('bars'),
+      symbols: ['S150', 'S007'],
+      startNs: BigInt(Date.parse('2024-01-02T15:00:00Z')) * 1_000_000n,
+      endNs: null,
+    };
+    const before = store.ioStats().bytesRead;
+    const rows = await readAll(store, query);
+    const read = store.ioStats().bytesRead - before;
+    expect(rows).toHaveLength(2 * 360);
+    expect(rows).toEqual(await readAll(parquetOnly, query));
+    expect(rows[0]).toMatchObject({ symbol: 'S007', ts: Date.parse('2024-01-02T15:00:00Z'), close: price(7, 30) + 0.5 });
+    // Two symbols of 200 are 1 % of the rows; headers, key runs and the dictionary add a little.
+    const tierFiles = (await readdir(join(dir, 'bars', '_ipc'), { recursive: true })).filter((f) => f.endsWith('.arrows'));
+    expect(tierFiles).toHaveLength(1);
+    const tierBytes = (await stat(join(dir, 'bars', '_ipc', tierFiles[0]!))).size;
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(tierBytes * 0.025);
   });
 
   it('commits nothing when a stream fails half way', async () => {

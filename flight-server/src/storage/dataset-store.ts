@@ -19,6 +19,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { manifestBytes, manifestRows, type FieldSpec, type FileEntry, type Manifest } from './manifest.js';
 import { rowGroupStats } from './parquet-io.js';
 import { ParquetReader, type ParquetIoStats } from './parquet-reader.js';
+import { IpcTierRangeReader } from './ipc-tier-ranges.js';
 import { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import type { ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import { IpcCache, type CacheStats } from './ipc-cache.js';
@@ -75,6 +76,7 @@ export class DatasetStore {
   private readonly locks = new KeyedMutex();
   private readonly cache: IpcCache;
   private readonly parquet = new ParquetReader();
+  private readonly tier = new IpcTierRangeReader();
   private readonly encoder: ParquetEncoderPool;
 
   private constructor(
@@ -414,15 +416,18 @@ export class DatasetStore {
   /** Reads one endpoint's rows: a slice pinned to a version. */
   async read(slice: ReadSlice): Promise<SliceData> {
     const m = await this.manifestAt(slice.query.dataset, slice.query.asOf);
-    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache, parquet: this.parquet }, m, slice, this.options);
+    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache, parquet: this.parquet, tier: this.tier }, m, slice, this.options);
   }
 
   cacheStats(): CacheStats {
     return this.cache.stats();
   }
 
+  /** Files opened and bytes read, by Parquet reads and by ranged reads of the IPC tier. */
   ioStats(): ParquetIoStats {
-    return this.parquet.ioStats();
+    const parquet = this.parquet.ioStats();
+    const tier = this.tier.ioStats();
+    return { filesOpened: parquet.filesOpened + tier.filesOpened, bytesRead: parquet.bytesRead + tier.bytesRead };
   }
 
   /** Stops the encoder threads (the store stays readable). */

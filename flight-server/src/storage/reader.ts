@@ -11,6 +11,7 @@ import { StorageError } from './errors.js';
 import { selectFiles, type SelectedFile } from './file-selection.js';
 import type { Manifest } from './manifest.js';
 import { IpcCache } from './ipc-cache.js';
+import type { IpcTierRangeReader } from './ipc-tier-ranges.js';
 import type { ParquetReader } from './parquet-reader.js';
 import { checkResampleSchema, resample } from './resample.js';
 import type { PlannedEndpoint, ReadPlan, ReadSlice, SliceData } from './read-plan.js';
@@ -113,6 +114,7 @@ export interface ReadContext {
   datasetDir: string;
   cache: IpcCache;
   parquet: ParquetReader;
+  tier: IpcTierRangeReader;
 }
 
 async function readIpc(ctx: ReadContext, s: SelectedFile, columns: string[]): Promise<Uint8Array> {
@@ -148,8 +150,11 @@ async function readIpcTier(ctx: ReadContext, s: SelectedFile, columns: string[])
 /** A file's rows that pass the query's filters, batch by batch (each stored batch is sorted). */
 async function readFiltered(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, schema: Schema): Promise<RecordBatch[]> {
   const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
+  // A few keys of a file of many: fetch their rows from the IPC tier rather than whole row groups.
+  const manyKeys = s.file.minKey === null || s.file.minKey !== s.file.maxKey;
+  const ranged = q.symbols !== null && manyKeys && s.file.ipc ? await ctx.tier.readKeys(join(ctx.datasetDir, s.file.ipc.path), q.symbols, columns) : undefined;
   const pieces: RecordBatch[] = [];
-  for (const batch of tableFromIPC(await readIpc(ctx, s, columns)).batches) {
+  for (const batch of ranged ?? tableFromIPC(await readIpc(ctx, s, columns)).batches) {
     const piece = applyFilters(conformBatch(batch, schema), m, q);
     if (piece.numRows > 0) pieces.push(piece);
   }

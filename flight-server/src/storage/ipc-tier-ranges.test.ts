@@ -1,0 +1,128 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Bool, DateDay, Dictionary, Field, Float32, Int32, RecordBatch, Schema, Table, tableFromArrays, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IpcTierRangeReader } from './ipc-tier-ranges.js';
+import { decodeKeyRuns, encodeKeyRuns, KEY_RUNS_METADATA, keyRunsOf, rowRangesOf } from './key-runs.js';
+
+const SYMBOLS = Array.from({ length: 37 }, (_, i) => `K${String(i).padStart(2, '0')}`);
+/** Uneven run lengths, so runs start at every bit offset and cross batch boundaries. */
+const runLength = (i: number) => 5 + ((i * 7) % 23);
+
+/** A sorted batch with every flat type the store keeps, nulls at odd places. */
+function sortedBatch(): RecordBatch {
+  const symbol: string[] = [];
+  const note: (string | null)[] = [];
+  const flag: (boolean | null)[] = [];
+  const qty: (number | null)[] = [];
+  const ratio: number[] = [];
+  const day: Date[] = [];
+  const ts: bigint[] = [];
+  SYMBOLS.forEach((s, i) => {
+    for (let r = 0; r < runLength(i); r++) {
+      const row = symbol.length;
+      symbol.push(s);
+      note.push(row % 5 === 0 ? null : `${s}-${'x'.repeat(row % 9)}-${row}`);
+      flag.push(row % 3 === 0 ? null : row % 2 === 0);
+      qty.push(row % 7 === 0 ? null : row * 3);
+      ratio.push(row / 8);
+      day.push(new Date(Date.UTC(2024, 0, 1 + (row % 300))));
+      ts.push(BigInt(row) * 60_000_000_000n);
+    }
+  });
+  const table = new Table({
+    symbol: vectorFromArray(symbol, new Dictionary(new Utf8(), new Int32())),
+    ts: tableFromArrays({ ts: BigInt64Array.from(ts) }).getChild('ts')!,
+    note: vectorFromArray(note, new Utf8()),
+    flag: vectorFromArray(flag, new Bool()),
+    qty: vectorFromArray(qty, new Int32()),
+    ratio: vectorFromArray(ratio, new Float32()),
+    day: vectorFromArray(day, new DateDay()),
+  });
+  return table.batches.length === 1 ? table.batches[0]! : new RecordBatch(table.schema, table.combineChunks().batches[0]!.data);
+}
+
+/** Writes the batch as the IPC tier does: key runs in the schema metadata, fixed-size batches. */
+async function writeTier(path: string, batch: RecordBatch, batchRows: number, withRuns = true): Promise<void> {
+  const metadata = new Map<string, string>();
+  const runs = keyRunsOf(batch, 'symbol');
+  if (withRuns && runs) metadata.set(KEY_RUNS_METADATA, encodeKeyRuns(runs));
+  const schema = new Schema(batch.schema.fields, metadata);
+  const slices: RecordBatch[] = [];
+  for (let s = 0; s < batch.numRows; s += batchRows) slices.push(new RecordBatch(schema, batch.slice(s, Math.min(batch.numRows, s + batchRows)).data));
+  await writeFile(path, tableToIPC(new Table(schema, slices), 'stream'));
+}
+
+const rowsOf = (batches: RecordBatch[], columns: string[]) =>
+  batches.flatMap((b) => [...b].map((r) => Object.fromEntries(columns.map((c) => [c, r![c] instanceof Date ? (r![c] as Date).getTime() : r![c]]))));
+
+describe('key runs', () => {
+  it('finds each key run of a sorted column and the row ranges of chosen keys', () => {
+    const batch = sortedBatch();
+    const runs = keyRunsOf(batch, 'symbol')!;
+    expect(runs.keys).toEqual(SYMBOLS);
+    expect(runs.starts[1]).toBe(runLength(0));
+    expect(runs.rows).toBe(batch.numRows);
+    expect(rowRangesOf(runs, ['K01', 'K02', 'K05', 'nope'])).toEqual([
+      [runs.starts[1], runs.starts[3]],
+      [runs.starts[5], runs.starts[6]],
+    ]);
+    expect(rowRangesOf(runs, [SYMBOLS.at(-1)!])).toEqual([[runs.starts.at(-1), batch.numRows]]);
+    expect(decodeKeyRuns(encodeKeyRuns(runs))).toEqual(runs);
+  });
+
+  it('has no runs for a missing or non-string column, and rejects malformed metadata', () => {
+    const batch = sortedBatch();
+    expect(keyRunsOf(batch, undefined)).toBeNull();
+    expect(keyRunsOf(batch, 'qty')).toBeNull();
+    expect(keyRunsOf(batch, 'nope')).toBeNull();
+    expect(keyRunsOf(batch, 'note')).toBeNull(); // has nulls
+    expect(decodeKeyRuns('{"column":"s","rows":3,"keys":["a"],"starts":[]}')).toBeNull();
+    expect(decodeKeyRuns('not json')).toBeNull();
+    expect(decodeKeyRuns(undefined)).toBeNull();
+  });
+});
+
+describe('IpcTierRangeReader', () => {
+  let dir: string;
+  let batch: RecordBatch;
+  let all: Record<string, unknown>[];
+  const columns = ['symbol', 'ts', 'note', 'flag', 'qty', 'ratio', 'day'];
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fd-tier-'));
+    batch = sortedBatch();
+    all = rowsOf([batch], columns);
+    await writeTier(join(dir, 'tier.arrows'), batch, 50);
+    await writeTier(join(dir, 'plain.arrows'), batch, 50, false);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads exactly the rows of the chosen keys, every type and null intact, across batch boundaries', async () => {
+    const reader = new IpcTierRangeReader();
+    for (const keys of [['K00'], ['K03'], ['K07', 'K08'], ['K02', 'K20', SYMBOLS.at(-1)!], SYMBOLS]) {
+      const got = await reader.readKeys(join(dir, 'tier.arrows'), keys, columns);
+      expect(got, keys.join()).toBeDefined();
+      expect(rowsOf(got!, columns), keys.join()).toEqual(all.filter((r) => keys.includes(r.symbol as string)));
+    }
+  });
+
+  it('reads only the wanted rows of the wanted columns', async () => {
+    const reader = new IpcTierRangeReader();
+    const path = join(dir, 'tier.arrows');
+    const got = await reader.readKeys(path, ['K10'], ['symbol', 'ratio']);
+    const rows = runLength(10);
+    expect(got!.reduce((n, b) => n + b.numRows, 0)).toBe(rows);
+    expect(rowsOf(got!, ['symbol', 'ratio'])).toEqual(rowsOf([batch], ['symbol', 'ratio']).filter((r) => r.symbol === 'K10'));
+    const { bytesRead, filesOpened } = reader.ioStats();
+    expect(filesOpened).toBe(1);
+    // Headers and the symbol dictionary are read whole; the data only for the run's rows.
+    expect(bytesRead).toBeLessThan((await stat(path)).size / 4);
+  });
+
+  it('returns no batches for keys the file lacks, and undefined for a file without key runs', async () => {
+    const reader = new IpcTierRangeReader();
+    expect(await reader.readKeys(join(dir, 'tier.arrows'), ['ZZZ'], columns)).toEqual([]);
+    expect(await reader.readKeys(join(dir, 'plain.arrows'), ['K01'], columns)).toBeUndefined();
+  });
+});

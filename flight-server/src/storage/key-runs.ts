@@ -1,0 +1,84 @@
+/**
+ * Key runs: where each value of a file's first key column starts. Rows are stored sorted by key,
+ * so one key's rows are one contiguous run; an IPC tier file carries its runs in its schema's
+ * metadata and a selective read fetches just those rows.
+ */
+import { DataType, type RecordBatch } from 'apache-arrow';
+import { z } from 'zod';
+
+/** Schema metadata key of the runs in an IPC tier file. */
+export const KEY_RUNS_METADATA = 'flightdeck:key_runs';
+
+const keyRunsSchema = z
+  .strictObject({
+    column: z.string(),
+    rows: z.number().int().nonnegative(),
+    /** Distinct values in row order. */
+    keys: z.array(z.string()),
+    /** First row of each key; a run ends where the next begins (or at `rows`). */
+    starts: z.array(z.number().int().nonnegative()),
+  })
+  .refine((r) => r.keys.length === r.starts.length, 'keys and starts differ in length');
+export type KeyRuns = z.infer<typeof keyRunsSchema>;
+
+/** First row at which `pred` turns false, for a predicate true on a prefix of [lo, hi). */
+function partitionPoint(lo: number, hi: number, pred: (i: number) => boolean): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The runs of `column` in a batch sorted by it, or null when the column is not a non-null string
+ * column. Finds each run's end by binary search: O(keys × log rows) value reads.
+ */
+export function keyRunsOf(batch: RecordBatch, column: string | undefined): KeyRuns | null {
+  if (column === undefined) return null;
+  const vector = batch.getChild(column);
+  if (!vector || vector.nullCount > 0) return null;
+  const type = vector.type as DataType;
+  if (!DataType.isUtf8(type) && !(DataType.isDictionary(type) && DataType.isUtf8(type.dictionary))) return null;
+  const n = batch.numRows;
+  const keys: string[] = [];
+  const starts: number[] = [];
+  for (let start = 0; start < n; ) {
+    const key = vector.get(start) as string;
+    keys.push(key);
+    starts.push(start);
+    start = partitionPoint(start + 1, n, (i) => vector.get(i) === key);
+  }
+  return { column, rows: n, keys, starts };
+}
+
+export function encodeKeyRuns(runs: KeyRuns): string {
+  return JSON.stringify(runs);
+}
+
+/** The runs stored in a tier file's schema metadata; null when absent or not understood. */
+export function decodeKeyRuns(text: string | undefined): KeyRuns | null {
+  if (text === undefined) return null;
+  try {
+    const parsed = keyRunsSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Row ranges [start, end) of the given keys, ascending and merged where they touch. */
+export function rowRangesOf(runs: KeyRuns, keys: readonly string[]): [number, number][] {
+  const wanted = new Set(keys);
+  const ranges: [number, number][] = [];
+  runs.keys.forEach((key, i) => {
+    if (!wanted.has(key)) return;
+    const start = runs.starts[i]!;
+    const end = runs.starts[i + 1] ?? runs.rows;
+    const last = ranges.at(-1);
+    if (last && last[1] === start) last[1] = end;
+    else ranges.push([start, end]);
+  });
+  return ranges;
+}
