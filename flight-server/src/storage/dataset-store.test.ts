@@ -123,6 +123,17 @@ describe('DatasetStore', () => {
     const tierBytes = (await stat(join(dir, 'bars', '_ipc', tierFiles[0]!))).size;
     expect(read).toBeGreaterThan(0);
     expect(read).toBeLessThan(tierBytes * 0.025);
+    // Read again: served from the hot cache, nothing read from disk.
+    const hits = store.cacheStats().hits;
+    const reread = store.ioStats().bytesRead;
+    expect(await readAll(store, query)).toEqual(rows);
+    expect(store.ioStats().bytesRead).toBe(reread);
+    expect(store.cacheStats().hits).toBeGreaterThan(hits);
+    // Another symbol of the same file reuses the file's directory (headers, dictionary, key runs:
+    // some 13 kB here): only the symbol's 390 rows of about 52 bytes are read.
+    const other = await readAll(store, { ...query, symbols: ['S100'] });
+    expect(other).toEqual(await readAll(parquetOnly, { ...query, symbols: ['S100'] }));
+    expect(store.ioStats().bytesRead - reread).toBeLessThan(390 * 60);
   });
 
   it('commits nothing when a stream fails half way', async () => {

@@ -387,7 +387,10 @@ export class DatasetStore {
       const removedPaths = await removeUnreferencedFiles(dir, live);
       const bytes = removedPaths.reduce((n, p) => n + (droppedFiles.get(p) ?? 0), 0);
       if (removedPaths.length > 0) this.cache.retire(dir, removedPaths);
-      for (const p of removedPaths) this.parquet.forget(join(dir, p));
+      for (const p of removedPaths) {
+        this.parquet.forget(join(dir, p));
+        this.tier.forget(join(dir, p));
+      }
       return { files_removed: removedPaths.length, bytes_freed: bytes, oldest_version: kept[0] ?? m.version };
     });
   }
@@ -403,6 +406,7 @@ export class DatasetStore {
       this.current.delete(name);
       this.cache.retire(dir, ['*']);
       this.parquet.forgetUnder(dir);
+      this.tier.forgetUnder(dir);
       await rm(trash, { recursive: true, force: true });
       return { dropped: true as const };
     });

@@ -6,7 +6,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataType, Message, type RecordBatch, type Schema, tableFromIPC } from 'apache-arrow';
-import { decodeKeyRuns, KEY_RUNS_METADATA, rowRangesOf } from './key-runs.js';
+import { decodeKeyRuns, KEY_RUNS_METADATA, rowRangesOf, type KeyRuns } from './key-runs.js';
 
 export interface TierIoStats {
   filesOpened: number;
@@ -37,8 +37,31 @@ function layoutOf(type: DataType): BufferLayout | null {
   return null;
 }
 
+/** A record batch message of a tier file, and the dictionary messages that precede it. */
+interface BatchAt {
+  at: MessageAt;
+  firstRow: number;
+  rows: number;
+  buffers: { offset: number; length: number }[];
+  /** Encapsulated dictionary messages (header and body) sent before this batch, in order. */
+  dictionaries: Uint8Array[];
+}
+
+/** What a tier file holds, read once from its message headers and dictionaries. */
+interface TierDirectory {
+  schemaHeader: Uint8Array;
+  schema: Schema;
+  runs: KeyRuns;
+  layouts: BufferLayout[];
+  batches: BatchAt[];
+}
+
 export class IpcTierRangeReader {
   private readonly stats: TierIoStats = { filesOpened: 0, bytesRead: 0 };
+  /** Directories by path, most recently used last; null for a file this reader cannot serve. */
+  private readonly directories = new Map<string, Promise<TierDirectory | null>>();
+
+  constructor(private readonly maxDirectories = 1024) {}
 
   /**
    * The rows of `keys` (values of the file's first key column) in a tier file, as record batches
@@ -47,61 +70,95 @@ export class IpcTierRangeReader {
    * the caller reads the Parquet file instead.
    */
   async readKeys(path: string, keys: readonly string[], columns: readonly string[]): Promise<RecordBatch[] | undefined> {
+    const dir = await this.directory(path);
+    if (!dir) return undefined;
+    const ranges = rowRangesOf(dir.runs, keys);
+    const out: RecordBatch[] = [];
+    if (ranges.length === 0) return out;
+    const wanted = new Set(columns);
     const fh = await open(path, 'r');
-    this.stats.filesOpened++;
     try {
-      return await this.readFrom(fh, keys, new Set(columns));
+      for (const batch of dir.batches) {
+        const end = batch.firstRow + batch.rows;
+        const local = ranges
+          .filter(([s, e]) => s < end && e > batch.firstRow)
+          .map(([s, e]): [number, number] => [Math.max(s, batch.firstRow) - batch.firstRow, Math.min(e, end) - batch.firstRow]);
+        if (local.length === 0) continue;
+        const body = await this.readRows(fh, batch.at, batch.buffers, dir.schema, dir.layouts, wanted, local);
+        const decoded = tableFromIPC([dir.schemaHeader, ...batch.dictionaries, batch.at.header, body]).batches[0]!;
+        for (const [s, e] of local) out.push(decoded.slice(s, e));
+      }
     } finally {
       await fh.close();
     }
+    return out;
   }
 
   ioStats(): TierIoStats {
     return { ...this.stats };
   }
 
-  private async readFrom(fh: FileHandle, keys: readonly string[], columns: ReadonlySet<string>): Promise<RecordBatch[] | undefined> {
+  /** Drops what is kept of a file that was deleted (vacuum, drop). */
+  forget(path: string): void {
+    this.directories.delete(path);
+  }
+
+  /** Drops what is kept of every file below a directory (a dropped dataset). */
+  forgetUnder(dir: string): void {
+    for (const path of [...this.directories.keys()]) if (path.startsWith(`${dir}/`)) this.directories.delete(path);
+  }
+
+  private directory(path: string): Promise<TierDirectory | null> {
+    const hit = this.directories.get(path);
+    if (hit) {
+      this.directories.delete(path);
+      this.directories.set(path, hit);
+      return hit;
+    }
+    const reading = (async () => {
+      const fh = await open(path, 'r');
+      this.stats.filesOpened++;
+      try {
+        return await this.readDirectory(fh);
+      } finally {
+        await fh.close();
+      }
+    })();
+    reading.catch(() => this.directories.delete(path));
+    this.directories.set(path, reading);
+    for (const key of this.directories.keys()) {
+      if (this.directories.size <= this.maxDirectories) break;
+      this.directories.delete(key);
+    }
+    return reading;
+  }
+
+  /** Hops through every message header; reads dictionaries whole and no record batch body. */
+  private async readDirectory(fh: FileHandle): Promise<TierDirectory | null> {
     const first = await this.messageAt(fh, 0);
-    if (!first?.message.isSchema()) return undefined;
+    if (!first?.message.isSchema()) return null;
     const schema = first.message.header() as Schema;
     const runs = decodeKeyRuns(schema.metadata.get(KEY_RUNS_METADATA));
-    if (!runs) return undefined;
+    if (!runs) return null;
     const layouts = schema.fields.map((f) => layoutOf(f.type));
-    if (layouts.some((l) => l === null)) return undefined;
-    const ranges = rowRangesOf(runs, keys);
-    const out: RecordBatch[] = [];
-    if (ranges.length === 0) return out;
-    const lastRow = ranges.at(-1)![1];
-
-    // Dictionaries are read whole when a wanted batch needs them (they precede it in the stream).
-    const pendingDictionaries: MessageAt[] = [];
-    const dictionaryBytes: Uint8Array[] = [];
+    if (layouts.some((l) => l === null)) return null;
+    const batches: BatchAt[] = [];
+    const dictionaries: Uint8Array[] = [];
     let offset = first.bodyOffset + first.bodyLength;
-    let batchStart = 0;
-    while (batchStart < lastRow) {
-      const at = await this.messageAt(fh, offset);
-      if (!at) break;
+    let firstRow = 0;
+    for (let at = await this.messageAt(fh, offset); at; at = await this.messageAt(fh, offset)) {
       offset = at.bodyOffset + at.bodyLength;
       if (at.message.isDictionaryBatch()) {
-        pendingDictionaries.push(at);
-        continue;
+        dictionaries.push(at.header, await this.read(fh, at.bodyOffset, at.bodyLength));
+      } else if (at.message.isRecordBatch()) {
+        const header = at.message.header() as unknown as { length: number; compression: unknown; buffers: { offset: number; length: number }[] };
+        if (header.compression) return null;
+        batches.push({ at, firstRow, rows: Number(header.length), buffers: header.buffers, dictionaries: [...dictionaries] });
+        firstRow += Number(header.length);
       }
-      if (!at.message.isRecordBatch()) continue;
-      const header = at.message.header() as unknown as { length: number; compression: unknown; nodes: { length: number }[]; buffers: { offset: number; length: number }[] };
-      if (header.compression) return undefined;
-      const batchEnd = batchStart + header.length;
-      const local = ranges
-        .filter(([s, e]) => s < batchEnd && e > batchStart)
-        .map(([s, e]): [number, number] => [Math.max(s, batchStart) - batchStart, Math.min(e, batchEnd) - batchStart]);
-      if (local.length > 0) {
-        for (const d of pendingDictionaries.splice(0)) dictionaryBytes.push(d.header, await this.read(fh, d.bodyOffset, d.bodyLength));
-        const body = await this.readRows(fh, at, header.buffers, schema, layouts as BufferLayout[], columns, local);
-        const decoded = tableFromIPC([first.header, ...dictionaryBytes, at.header, body]).batches[0]!;
-        for (const [s, e] of local) out.push(decoded.slice(s, e));
-      }
-      batchStart = batchEnd;
     }
-    return out;
+    if (firstRow !== runs.rows) return null;
+    return { schemaHeader: first.header, schema, runs, layouts: layouts as BufferLayout[], batches };
   }
 
   /**

@@ -147,12 +147,29 @@ async function readIpcTier(ctx: ReadContext, s: SelectedFile, columns: string[])
   return ipc;
 }
 
+/**
+ * Some keys' rows of a file of many keys, fetched from its IPC tier copy by key runs rather than
+ * as whole row groups; undefined when the file has no tier copy this can read.
+ */
+async function readKeyRows(ctx: ReadContext, s: SelectedFile, keys: string[], columns: string[]): Promise<RecordBatch[] | undefined> {
+  const tier = s.file.ipc;
+  if (!tier || (s.file.minKey !== null && s.file.minKey === s.file.maxKey)) return undefined;
+  // Keyed by the Parquet file, so retiring that file drops this entry too.
+  const key = `${IpcCache.key(join(ctx.datasetDir, s.file.path), columns, null)}|keys=${JSON.stringify(keys)}`;
+  const cached = ctx.cache.get(key);
+  if (cached) return tableFromIPC(cached).batches;
+  const batches = await ctx.tier.readKeys(join(ctx.datasetDir, tier.path), keys, columns);
+  if (batches === undefined) return undefined;
+  const schema = new Schema(batches[0]?.schema.fields.filter((f) => columns.includes(f.name)) ?? []);
+  const kept = batches.map((b) => project(b, schema));
+  ctx.cache.set(key, tableToIPC(new Table(schema, kept), 'stream'));
+  return kept;
+}
+
 /** A file's rows that pass the query's filters, batch by batch (each stored batch is sorted). */
 async function readFiltered(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, schema: Schema): Promise<RecordBatch[]> {
   const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
-  // A few keys of a file of many: fetch their rows from the IPC tier rather than whole row groups.
-  const manyKeys = s.file.minKey === null || s.file.minKey !== s.file.maxKey;
-  const ranged = q.symbols !== null && manyKeys && s.file.ipc ? await ctx.tier.readKeys(join(ctx.datasetDir, s.file.ipc.path), q.symbols, columns) : undefined;
+  const ranged = q.symbols !== null ? await readKeyRows(ctx, s, q.symbols, columns) : undefined;
   const pieces: RecordBatch[] = [];
   for (const batch of ranged ?? tableFromIPC(await readIpc(ctx, s, columns)).batches) {
     const piece = applyFilters(conformBatch(batch, schema), m, q);
