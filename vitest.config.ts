@@ -10,7 +10,7 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'proto', include: ['proto/src/**/*.test.ts'] } },
-      { test: { name: 'flight-server', include: ['flight-server/src/**/*.test.ts'] } },
+      { test: { name: 'flight-server', include: ['flight-server/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { resolve: graphqlRealm, test: { name: 'user-service', include: ['user-service/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { resolve: graphqlRealm, test: { name: 'graphql-facade', include: ['graphql-facade/src/**/*.test.ts'] } },
       { resolve: graphqlRealm, test: { name: 'gateway', include: ['gateway/src/**/*.test.ts'] } },

@@ -134,6 +134,19 @@ describe('DatasetStore', () => {
     const other = await readAll(store, { ...query, symbols: ['S100'] });
     expect(other).toEqual(await readAll(parquetOnly, { ...query, symbols: ['S100'] }));
     expect(store.ioStats().bytesRead - reread).toBeLessThan(390 * 60);
+  }, 30_000);
+
+  it('a limit over many files keeps the first rows in key/time order', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'hour', fields: BARS_FIELDS });
+    // Six hourly files of four symbols; every file holds rows of every symbol.
+    const batch = makeBars({ symbols: ['D', 'B', 'C', 'A'], start: '2024-03-04T09:00:00Z', minutes: 360 });
+    await store.put('bars', batch.schema, from([batch]));
+    const all = await readAll(store, wholeDataset('bars'));
+    for (const limit of [1, 7, 70, 500]) {
+      expect(await readAll(store, { ...wholeDataset('bars'), limit }), `limit ${limit}`).toEqual(all.slice(0, limit));
+    }
+    const some = all.filter((r) => r.symbol === 'B' || r.symbol === 'D');
+    expect(await readAll(store, { ...wholeDataset('bars'), symbols: ['D', 'B'], limit: 400 })).toEqual(some.slice(0, 400));
   });
 
   it('commits nothing when a stream fails half way', async () => {

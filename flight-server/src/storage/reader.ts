@@ -254,16 +254,24 @@ export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice,
 
   const needed = neededSchema(m, q);
   const inOrder = sequential(m, q, selected);
+  const cap = q.limit !== null && q.interval === null ? q.limit : null;
   async function* generate(): AsyncGenerator<RecordBatch> {
-    const pieces: RecordBatch[] = [];
+    let pieces: RecordBatch[] = [];
     let rowsSoFar = 0;
     for (const s of selected) {
       for (const piece of await readFiltered(ctx, m, q, s, needed)) {
         pieces.push(piece);
         rowsSoFar += piece.numRows;
       }
+      if (cap === null) continue;
       // Rows already in order and enough of them: the files after these cannot come first.
-      if (inOrder && q.limit !== null && q.interval === null && rowsSoFar >= q.limit) break;
+      if (inOrder && rowsSoFar >= cap) break;
+      // Otherwise keep only the first `cap` rows so far, so a small limit over a large dataset
+      // holds one file plus twice the limit, never the whole dataset.
+      if (!inOrder && rowsSoFar > 2 * cap) {
+        pieces = [firstRows(concatBatches(needed, pieces), m, cap)];
+        rowsSoFar = pieces[0]!.numRows;
+      }
     }
     if (pieces.length === 0) return;
     let rows = pieces.length === 1 ? pieces[0]! : concatBatches(needed, pieces);
@@ -277,6 +285,12 @@ export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice,
     }
   }
   return { kind: 'batches', schema, batches: generate() };
+}
+
+/** The first `n` rows of a batch in key/time order. */
+function firstRows(batch: RecordBatch, m: Manifest, n: number): RecordBatch {
+  const order = sortPermutation(batch, m.keyColumns, m.timeColumn);
+  return takeRows(batch, order.subarray(0, Math.min(n, order.length)));
 }
 
 /** The batch's columns named by `schema`, in its order (arrow's own select reorders wrongly). */
