@@ -13,6 +13,7 @@ import type { Manifest } from './manifest.js';
 import { IpcCache } from './ipc-cache.js';
 import type { IpcTierRangeReader } from './ipc-tier-ranges.js';
 import type { ParquetReader } from './parquet-reader.js';
+import { mergeSorted } from './merge-sorted.js';
 import { checkResampleSchema, resample } from './resample.js';
 import type { PlannedEndpoint, ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import type { ReadQuery } from './read-query.js';
@@ -179,6 +180,26 @@ async function readFiltered(ctx: ReadContext, m: Manifest, q: ReadQuery, s: Sele
 }
 
 /**
+ * A file's rows that pass the query's filters, read a row group at a time (or, for a few keys, by
+ * their runs in the IPC tier), so a merge over many files holds one piece of each.
+ */
+async function* filteredGroups(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, schema: Schema): AsyncGenerator<RecordBatch> {
+  if (q.symbols !== null || s.rowGroups.length <= 1) {
+    yield* await readFiltered(ctx, m, q, s, schema);
+    return;
+  }
+  for (const g of s.rowGroups) yield* await readFiltered(ctx, m, q, { ...s, rowGroups: [g] }, schema);
+}
+
+/** Batches of at most `rows` rows, projected onto `schema`. */
+async function* rebatch(batches: AsyncIterable<RecordBatch>, schema: Schema, rows: number): AsyncGenerator<RecordBatch> {
+  for await (const b of batches) {
+    const projected = project(b, schema);
+    for (let start = 0; start < projected.numRows; start += rows) yield projected.slice(start, Math.min(projected.numRows, start + rows));
+  }
+}
+
+/**
  * Whether the selected files, read one after the other, already give key/time order: one key
  * (or none) and files whose time ranges follow each other. Such a read can stop at its limit.
  */
@@ -255,6 +276,11 @@ export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice,
   const needed = neededSchema(m, q);
   const inOrder = sequential(m, q, selected);
   const cap = q.limit !== null && q.interval === null ? q.limit : null;
+  if (!inOrder && selected.length > 1 && cap === null && q.interval === null) {
+    // Files whose rows interleave: merge them as they are read, one batch of each at a time.
+    const merged = mergeSorted(selected.map((s) => filteredGroups(ctx, m, q, s, needed)), needed, m.keyColumns, m.timeColumn);
+    return { kind: 'batches', schema, batches: rebatch(merged, schema, opts.outputBatchRows) };
+  }
   async function* generate(): AsyncGenerator<RecordBatch> {
     let pieces: RecordBatch[] = [];
     let rowsSoFar = 0;
