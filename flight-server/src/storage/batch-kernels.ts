@@ -1393,7 +1393,7 @@ function targetComparator(d: Data, name: string, target: string): ((i: number) =
 }
 
 /** First i in [lo, hi) with pred(i) false, for a predicate true on a prefix of the range. */
-function partitionPoint(lo: number, hi: number, pred: (i: number) => boolean): number {
+export function partitionPoint(lo: number, hi: number, pred: (i: number) => boolean): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (pred(mid)) lo = mid + 1;
@@ -1403,7 +1403,7 @@ function partitionPoint(lo: number, hi: number, pred: (i: number) => boolean): n
 }
 
 /** End of the run of rows equal to row `start` (per `same`) within [start, end), by galloping. */
-function runEnd(start: number, end: number, same: (i: number, j: number) => boolean): number {
+export function runEnd(start: number, end: number, same: (i: number, j: number) => boolean): number {
   let step = 1;
   let known = start;
   while (start + step < end && same(start, start + step)) {

@@ -5,6 +5,7 @@
  */
 import { DataType, type RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
+import { runEnd } from './batch-kernels.js';
 
 /** Schema metadata key of the runs in an IPC tier file. */
 export const KEY_RUNS_METADATA = 'flightdeck:key_runs';
@@ -21,19 +22,9 @@ const keyRunsSchema = z
   .refine((r) => r.keys.length === r.starts.length, 'keys and starts differ in length');
 export type KeyRuns = z.infer<typeof keyRunsSchema>;
 
-/** First row at which `pred` turns false, for a predicate true on a prefix of [lo, hi). */
-function partitionPoint(lo: number, hi: number, pred: (i: number) => boolean): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (pred(mid)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * The runs of `column` in a batch sorted by it, or null when the column is not a non-null string
- * column. Finds each run's end by binary search: O(keys × log rows) value reads.
+ * column. Finds each run's end by galloping: O(keys × log run length) value reads.
  */
 export function keyRunsOf(batch: RecordBatch, column: string | undefined): KeyRuns | null {
   if (column === undefined) return null;
@@ -48,7 +39,7 @@ export function keyRunsOf(batch: RecordBatch, column: string | undefined): KeyRu
     const key = vector.get(start) as string;
     keys.push(key);
     starts.push(start);
-    start = partitionPoint(start + 1, n, (i) => vector.get(i) === key);
+    start = runEnd(start, n, (_, i) => vector.get(i) === key);
   }
   return { column, rows: n, keys, starts };
 }

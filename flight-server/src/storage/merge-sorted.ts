@@ -4,7 +4,7 @@
  * as it goes instead of concatenating and sorting them all.
  */
 import type { RecordBatch, Schema, Vector } from 'apache-arrow';
-import { concatBatches, sortPermutation, takeRows, timeColumnInt64 } from './batch-kernels.js';
+import { concatBatches, partitionPoint, sortPermutation, takeRows, timeColumnInt64 } from './batch-kernels.js';
 
 interface Cursor {
   source: AsyncIterator<RecordBatch>;
@@ -45,14 +45,7 @@ function compareRows(a: Cursor, i: number, b: Cursor, j: number): number {
 
 /** How many rows of `c` from its position are at most row `j` of `bound`. */
 function rowsUpTo(c: Cursor, bound: Cursor, j: number): number {
-  let lo = c.pos;
-  let hi = c.batch.numRows;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareRows(c, mid, bound, j) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - c.pos;
+  return partitionPoint(c.pos, c.batch.numRows, (i) => compareRows(c, i, bound, j) <= 0) - c.pos;
 }
 
 /** The source's next non-empty batch as a cursor, or null when it has no more. */
