@@ -229,3 +229,37 @@ def test_ticket_query_equals_flight_info_tickets(client, ds):
     info, tables = read_flight(client, cmd(q))
     assert sort_rows(concat(tables)).equals(sort_rows(direct))
     assert direct.num_rows == 7
+
+
+@pytest.fixture(scope="module")
+def wide(server):
+    """120 symbols over three days, put as two halves whose minutes interleave (even, then odd), so
+    every day partition holds two files of many symbols whose rows interleave: reads must merge them,
+    and a symbol query reads its runs from the IPC tier."""
+    client = fl.connect(server["location"])
+    name = "query_wide"
+    create(client, name, fields=BAR_FIELDS)
+    start = ns("2024-02-05T00:00:00Z")
+    times = [start + m * 60_000_000_000 for m in range(0, 3 * 1440, 5)]
+    data = bars([f"W{i:03d}" for i in range(120)], times, seed=7)
+    minute = pc.divide(pc.subtract(pc.cast(data["ts"], pa.int64()), start), 5 * 60_000_000_000)
+    even = pc.equal(pc.bit_wise_and(minute, 1), 0)
+    put(client, name, data.filter(even))
+    put(client, name, data.filter(pc.invert(even)))
+    client.close()
+    return {"name": name, "all": sort_rows(data)}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_interleaving_files_of_many_symbols_read_in_order(client, wide, route):
+    assert_rows(run(client, {"dataset": wide["name"]}, route), wide["all"])
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_few_symbols_of_many_with_a_time_window(client, wide, route):
+    symbols = ["W077", "W003", "W119"]
+    start, end = ns("2024-02-05T18:00:00Z"), ns("2024-02-07T06:00:00Z")
+    q = {"dataset": wide["name"], "symbols": symbols, "start": "2024-02-05T18:00:00Z", "end": "2024-02-07T06:00:00Z"}
+    expected = expected_rows(wide, symbols=symbols, start=start, end=end)
+    assert expected.num_rows > 0
+    assert_rows(run(client, q, route), expected)
