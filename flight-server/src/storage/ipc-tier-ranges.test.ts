@@ -1,10 +1,10 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bool, DateDay, Dictionary, Field, Float32, Int32, RecordBatch, Schema, Table, tableFromArrays, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
+import { Bool, DateDay, Dictionary, Float32, Int32, makeData, makeVector, RecordBatch, Schema, Table, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpcTierRangeReader } from './ipc-tier-ranges.js';
-import { decodeKeyRuns, encodeKeyRuns, KEY_RUNS_METADATA, keyRunsOf, rowRangesOf } from './key-runs.js';
+import { decodeKeyRuns, encodeKeyRuns, joinTouching, KEY_RUNS_METADATA, keyRunsOf, rowRangesOf } from './key-runs.js';
 
 const SYMBOLS = Array.from({ length: 37 }, (_, i) => `K${String(i).padStart(2, '0')}`);
 /** Uneven run lengths, so runs start at every bit offset and cross batch boundaries. */
@@ -28,12 +28,12 @@ function sortedBatch(): RecordBatch {
       qty.push(row % 7 === 0 ? null : row * 3);
       ratio.push(row / 8);
       day.push(new Date(Date.UTC(2024, 0, 1 + (row % 300))));
-      ts.push(BigInt(row) * 60_000_000_000n);
+      ts.push(BigInt(r) * 60_000_000_000n); // each key's times start again, as in real data
     }
   });
   const table = new Table({
     symbol: vectorFromArray(symbol, new Dictionary(new Utf8(), new Int32())),
-    ts: tableFromArrays({ ts: BigInt64Array.from(ts) }).getChild('ts')!,
+    ts: makeVector(makeData({ type: new Timestamp(TimeUnit.NANOSECOND, 'UTC'), length: ts.length, data: BigInt64Array.from(ts) })),
     note: vectorFromArray(note, new Utf8()),
     flag: vectorFromArray(flag, new Bool()),
     qty: vectorFromArray(qty, new Int32()),
@@ -66,6 +66,11 @@ describe('key runs', () => {
     expect(runs.starts[1]).toBe(runLength(0));
     expect(runs.rows).toBe(batch.numRows);
     expect(rowRangesOf(runs, ['K01', 'K02', 'K05', 'nope'])).toEqual([
+      [runs.starts[1], runs.starts[2]],
+      [runs.starts[2], runs.starts[3]],
+      [runs.starts[5], runs.starts[6]],
+    ]);
+    expect(joinTouching(rowRangesOf(runs, ['K01', 'K02', 'K05']))).toEqual([
       [runs.starts[1], runs.starts[3]],
       [runs.starts[5], runs.starts[6]],
     ]);
@@ -119,6 +124,29 @@ describe('IpcTierRangeReader', () => {
     expect(filesOpened).toBe(1);
     // Headers and the symbol dictionary are read whole; the data only for the run's rows.
     expect(bytesRead).toBeLessThan((await stat(path)).size / 4);
+  });
+
+  it('narrows each key run to a time window by binary search before reading its rows', async () => {
+    const path = join(dir, 'tier.arrows');
+    const keys = ['K04', 'K05', 'K30'];
+    const minute = 60_000_000_000n;
+    for (const [from, to] of [[3, 9], [0, 6], [10, 2000], [1, 2], [6, 7], [40, 50]] as const) {
+      const reader = new IpcTierRangeReader();
+      const window = { column: 'ts', startNs: BigInt(from) * minute, endNs: BigInt(to) * minute };
+      const got = await reader.readKeys(path, keys, columns, window);
+      // ts is the row's place in its key's run, in minutes; milliseconds in the row objects.
+      const expected = all.filter((r) => keys.includes(r.symbol as string) && (r.ts as number) >= from * 60_000 && (r.ts as number) < to * 60_000);
+      expect(rowsOf(got!, columns), `${from}..${to}`).toEqual(expected);
+    }
+    const whole = new IpcTierRangeReader();
+    await whole.readKeys(path, ['K20'], columns);
+    const narrow = new IpcTierRangeReader();
+    await narrow.readKeys(path, ['K20'], columns, { column: 'ts', startNs: 1n * minute, endNs: 3n * minute });
+    // Both read the same directory; the narrow read adds a few 8-byte probes and 2 of the run's rows.
+    const directoryOnly = new IpcTierRangeReader();
+    expect(await directoryOnly.readKeys(path, ['nothing'], columns)).toEqual([]);
+    const base = directoryOnly.ioStats().bytesRead;
+    expect(narrow.ioStats().bytesRead - base).toBeLessThan((whole.ioStats().bytesRead - base) / 2);
   });
 
   it('returns no batches for keys the file lacks, and undefined for a file without key runs', async () => {

@@ -6,7 +6,8 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataType, Message, type RecordBatch, type Schema, tableFromIPC } from 'apache-arrow';
-import { decodeKeyRuns, KEY_RUNS_METADATA, rowRangesOf, type KeyRuns } from './key-runs.js';
+import { ceilFromNanoseconds } from './batch-kernels.js';
+import { decodeKeyRuns, joinTouching, KEY_RUNS_METADATA, rowRangesOf, type KeyRuns } from './key-runs.js';
 
 export interface TierIoStats {
   filesOpened: number;
@@ -37,6 +38,13 @@ function layoutOf(type: DataType): BufferLayout | null {
   return null;
 }
 
+/** A time range [startNs, endNs) of a timestamp column, either end open. */
+export interface TimeWindow {
+  column: string;
+  startNs: bigint | null;
+  endNs: bigint | null;
+}
+
 /** A record batch message of a tier file, and the dictionary messages that precede it. */
 interface BatchAt {
   at: MessageAt;
@@ -65,19 +73,24 @@ export class IpcTierRangeReader {
 
   /**
    * The rows of `keys` (values of the file's first key column) in a tier file, as record batches
-   * in file order; the columns not named in `columns` hold placeholders. Undefined when the file
-   * cannot be read this way (no key runs recorded, compressed bodies, a type it does not handle):
-   * the caller reads the Parquet file instead.
+   * in file order; the columns not named in `columns` hold placeholders. With `window`, each key's
+   * run is first narrowed to [startNs, endNs) of the time column by binary search (8-byte reads),
+   * so a narrow window in a wide partition reads only its rows. Undefined when the file cannot be
+   * read this way (no key runs recorded, compressed bodies, a type it does not handle): the caller
+   * reads the Parquet file instead.
    */
-  async readKeys(path: string, keys: readonly string[], columns: readonly string[]): Promise<RecordBatch[] | undefined> {
+  async readKeys(path: string, keys: readonly string[], columns: readonly string[], window?: TimeWindow): Promise<RecordBatch[] | undefined> {
     const dir = await this.directory(path);
     if (!dir) return undefined;
-    const ranges = rowRangesOf(dir.runs, keys);
     const out: RecordBatch[] = [];
+    let ranges = rowRangesOf(dir.runs, keys);
     if (ranges.length === 0) return out;
     const wanted = new Set(columns);
     const fh = await open(path, 'r');
     try {
+      // Narrowed key by key (time is ordered only within one key's run), then joined.
+      if (window) ranges = await this.narrow(fh, dir, ranges, window);
+      ranges = joinTouching(ranges);
       for (const batch of dir.batches) {
         const end = batch.firstRow + batch.rows;
         const local = ranges
@@ -92,6 +105,37 @@ export class IpcTierRangeReader {
       await fh.close();
     }
     return out;
+  }
+
+  /** Each range cut to the rows whose time lies in the window (rows of one key are in time order). */
+  private async narrow(fh: FileHandle, dir: TierDirectory, ranges: [number, number][], window: TimeWindow): Promise<[number, number][]> {
+    const field = dir.schema.fields.findIndex((f) => f.name === window.column);
+    const type = dir.schema.fields[field]?.type;
+    if (!type || !DataType.isTimestamp(type)) return ranges;
+    // The values buffer follows the validity buffer of the field's own buffers.
+    const buffer = dir.layouts.slice(0, field).reduce((n, l) => n + l.length, 0) + 1;
+    const start = window.startNs === null ? null : ceilFromNanoseconds(window.startNs, type.unit);
+    const end = window.endNs === null ? null : ceilFromNanoseconds(window.endNs, type.unit);
+    const timeAt = async (row: number): Promise<bigint> => {
+      const batch = dir.batches.find((b) => row < b.firstRow + b.rows)!;
+      const bytes = await this.read(fh, batch.at.bodyOffset + batch.buffers[buffer]!.offset + (row - batch.firstRow) * 8, 8);
+      return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigInt64(0, true);
+    };
+    const firstAtOrAfter = async (lo: number, hi: number, t: bigint): Promise<number> => {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((await timeAt(mid)) < t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const narrowed: [number, number][] = [];
+    for (const [s, e] of ranges) {
+      const a = start === null ? s : await firstAtOrAfter(s, e, start);
+      const b = end === null ? e : await firstAtOrAfter(a, e, end);
+      if (a < b) narrowed.push([a, b]);
+    }
+    return narrowed;
   }
 
   ioStats(): TierIoStats {

@@ -59,17 +59,23 @@ export function decodeKeyRuns(text: string | undefined): KeyRuns | null {
   }
 }
 
-/** Row ranges [start, end) of the given keys, ascending and merged where they touch. */
+/** Row ranges [start, end) of the given keys, one a key, ascending. */
 export function rowRangesOf(runs: KeyRuns, keys: readonly string[]): [number, number][] {
   const wanted = new Set(keys);
   const ranges: [number, number][] = [];
   runs.keys.forEach((key, i) => {
-    if (!wanted.has(key)) return;
-    const start = runs.starts[i]!;
-    const end = runs.starts[i + 1] ?? runs.rows;
-    const last = ranges.at(-1);
-    if (last && last[1] === start) last[1] = end;
-    else ranges.push([start, end]);
+    if (wanted.has(key)) ranges.push([runs.starts[i]!, runs.starts[i + 1] ?? runs.rows]);
   });
   return ranges;
+}
+
+/** Ascending ranges with those that touch joined into one. */
+export function joinTouching(ranges: readonly [number, number][]): [number, number][] {
+  const joined: [number, number][] = [];
+  for (const [start, end] of ranges) {
+    const last = joined.at(-1);
+    if (last && last[1] === start) last[1] = end;
+    else joined.push([start, end]);
+  }
+  return joined;
 }

@@ -152,14 +152,17 @@ async function readIpcTier(ctx: ReadContext, s: SelectedFile, columns: string[])
  * Some keys' rows of a file of many keys, fetched from its IPC tier copy by key runs rather than
  * as whole row groups; undefined when the file has no tier copy this can read.
  */
-async function readKeyRows(ctx: ReadContext, s: SelectedFile, keys: string[], columns: string[]): Promise<RecordBatch[] | undefined> {
+async function readKeyRows(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, keys: string[], columns: string[]): Promise<RecordBatch[] | undefined> {
   const tier = s.file.ipc;
   if (!tier || (s.file.minKey !== null && s.file.minKey === s.file.maxKey)) return undefined;
+  // Narrow each key's run by time only when the query's window cuts into the file's time span.
+  const cuts = (q.startNs !== null && q.startNs > BigInt(s.file.minTimeNs)) || (q.endNs !== null && q.endNs <= BigInt(s.file.maxTimeNs));
+  const window = cuts ? { column: m.timeColumn, startNs: q.startNs, endNs: q.endNs } : undefined;
   // Keyed by the Parquet file, so retiring that file drops this entry too.
-  const key = `${IpcCache.key(join(ctx.datasetDir, s.file.path), columns, null)}|keys=${JSON.stringify(keys)}`;
+  const key = `${IpcCache.key(join(ctx.datasetDir, s.file.path), columns, null)}|keys=${JSON.stringify(keys)}|${window ? `${q.startNs}..${q.endNs}` : '*'}`;
   const cached = ctx.cache.get(key);
   if (cached) return tableFromIPC(cached).batches;
-  const batches = await ctx.tier.readKeys(join(ctx.datasetDir, tier.path), keys, columns);
+  const batches = await ctx.tier.readKeys(join(ctx.datasetDir, tier.path), keys, columns, window);
   if (batches === undefined) return undefined;
   const schema = new Schema(batches[0]?.schema.fields.filter((f) => columns.includes(f.name)) ?? []);
   const kept = batches.map((b) => project(b, schema));
@@ -170,7 +173,7 @@ async function readKeyRows(ctx: ReadContext, s: SelectedFile, keys: string[], co
 /** A file's rows that pass the query's filters, batch by batch (each stored batch is sorted). */
 async function readFiltered(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, schema: Schema): Promise<RecordBatch[]> {
   const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
-  const ranged = q.symbols !== null ? await readKeyRows(ctx, s, q.symbols, columns) : undefined;
+  const ranged = q.symbols !== null ? await readKeyRows(ctx, m, q, s, q.symbols, columns) : undefined;
   const pieces: RecordBatch[] = [];
   for (const batch of ranged ?? tableFromIPC(await readIpc(ctx, s, columns)).batches) {
     const piece = applyFilters(conformBatch(batch, schema), m, q);
