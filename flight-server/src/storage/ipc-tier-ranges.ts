@@ -1,11 +1,12 @@
 /**
- * Reads some rows of an uncompressed IPC tier file without reading the rest: it hops from message
- * header to message header, and of each record batch that holds wanted rows it reads only those
- * rows' slices of the wanted columns' buffers. A one-symbol query over a partition of hundreds of
- * symbols thus reads about that symbol's bytes, where a Parquet row group would cost all of them.
+ * Reads some rows of an uncompressed IPC tier file without reading the rest. A file's message
+ * headers, dictionaries and key runs are read once and kept (its directory); then, of each record
+ * batch that holds wanted rows, only those rows' slices of the wanted columns' buffers are read.
+ * A one-symbol query over a partition of hundreds of symbols thus reads about that symbol's bytes,
+ * where a Parquet row group would cost all of them.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { DataType, Message, type RecordBatch, type Schema, tableFromIPC } from 'apache-arrow';
+import { DataType, DateUnit, Message, type RecordBatch, type Schema, tableFromIPC } from 'apache-arrow';
 import { ceilFromNanoseconds } from './batch-kernels.js';
 import { decodeKeyRuns, joinTouching, KEY_RUNS_METADATA, rowRangesOf, type KeyRuns } from './key-runs.js';
 
@@ -34,7 +35,7 @@ function layoutOf(type: DataType): BufferLayout | null {
   if (DataType.isInt(type)) return ['bitmap', { width: type.bitWidth / 8 }];
   if (DataType.isFloat(type)) return ['bitmap', { width: [2, 4, 8][type.precision]! }];
   if (DataType.isTimestamp(type)) return ['bitmap', { width: 8 }];
-  if (DataType.isDate(type)) return ['bitmap', { width: type.unit === 0 ? 4 : 8 }];
+  if (DataType.isDate(type)) return ['bitmap', { width: type.unit === DateUnit.DAY ? 4 : 8 }];
   return null;
 }
 
