@@ -53,9 +53,9 @@ export async function writeWithBackpressure<T>(
     w?.();
   };
   // grpc-js tells a handler of a passed deadline only once the queued messages are flushed, which
-  // a stalled reader never lets happen: watch the deadline here too. A timer may fire a little
-  // before Date.now() reaches the deadline (libuv measures from its cached loop time, which lags
-  // on a busy loop), so re-arm until the deadline has truly passed.
+  // a stalled reader never lets happen: watch the deadline here too. Timers run on the monotonic
+  // clock and the deadline is wall-clock time, so a timer may fire a millisecond or so before
+  // Date.now() reaches the deadline: re-arm until the deadline has truly passed.
   const deadline = deadlineOf(call);
   let timer: NodeJS.Timeout | undefined;
   const watchDeadline = () => {

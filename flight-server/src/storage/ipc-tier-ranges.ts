@@ -8,6 +8,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { DataType, DateUnit, Message, type RecordBatch, type Schema, tableFromIPC } from 'apache-arrow';
 import { ceilFromNanoseconds } from './batch-kernels.js';
+import { PromiseLru } from './promise-lru.js';
 import { decodeKeyRuns, joinTouching, KEY_RUNS_METADATA, rowRangesOf, type KeyRuns } from './key-runs.js';
 
 export interface TierIoStats {
@@ -67,10 +68,12 @@ interface TierDirectory {
 
 export class IpcTierRangeReader {
   private readonly stats: TierIoStats = { filesOpened: 0, bytesRead: 0 };
-  /** Directories by path, most recently used last; null for a file this reader cannot serve. */
-  private readonly directories = new Map<string, Promise<TierDirectory | null>>();
+  /** Directories by path; null for a file this reader cannot serve. */
+  private readonly directories: PromiseLru<TierDirectory | null>;
 
-  constructor(private readonly maxDirectories = 1024) {}
+  constructor(maxDirectories = 1024) {
+    this.directories = new PromiseLru<TierDirectory | null>(maxDirectories);
+  }
 
   /**
    * The rows of `keys` (values of the file's first key column) in a tier file, as record batches
@@ -150,17 +153,11 @@ export class IpcTierRangeReader {
 
   /** Drops what is kept of every file below a directory (a dropped dataset). */
   forgetUnder(dir: string): void {
-    for (const path of [...this.directories.keys()]) if (path.startsWith(`${dir}/`)) this.directories.delete(path);
+    this.directories.deleteUnder(dir);
   }
 
   private directory(path: string): Promise<TierDirectory | null> {
-    const hit = this.directories.get(path);
-    if (hit) {
-      this.directories.delete(path);
-      this.directories.set(path, hit);
-      return hit;
-    }
-    const reading = (async () => {
+    return this.directories.get(path, async () => {
       const fh = await open(path, 'r');
       this.stats.filesOpened++;
       try {
@@ -168,14 +165,7 @@ export class IpcTierRangeReader {
       } finally {
         await fh.close();
       }
-    })();
-    reading.catch(() => this.directories.delete(path));
-    this.directories.set(path, reading);
-    for (const key of this.directories.keys()) {
-      if (this.directories.size <= this.maxDirectories) break;
-      this.directories.delete(key);
-    }
-    return reading;
+    });
   }
 
   /** Hops through every message header; reads dictionaries whole and no record batch body. */

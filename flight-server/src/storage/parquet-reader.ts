@@ -5,6 +5,7 @@
  */
 import { openAsBlob } from 'node:fs';
 import * as pq from 'parquet-wasm';
+import { PromiseLru } from './promise-lru.js';
 
 export interface ParquetIoStats {
   filesOpened: number;
@@ -19,19 +20,15 @@ interface OpenFile {
 }
 
 export class ParquetReader {
-  private readonly open = new Map<string, Promise<OpenFile>>();
+  private readonly open: PromiseLru<OpenFile>;
   private readonly stats: ParquetIoStats = { filesOpened: 0, bytesRead: 0 };
 
-  constructor(private readonly maxOpenFiles = 1024) {}
+  constructor(maxOpenFiles = 1024) {
+    this.open = new PromiseLru<OpenFile>(maxOpenFiles, (f) => f.file.free());
+  }
 
   private handle(path: string): Promise<OpenFile> {
-    const hit = this.open.get(path);
-    if (hit) {
-      this.open.delete(path);
-      this.open.set(path, hit);
-      return hit;
-    }
-    const opening = (async () => {
+    return this.open.get(path, async () => {
       const blob = await openAsBlob(path);
       const file = await pq.ParquetFile.fromFile(blob);
       const metadata = file.metadata();
@@ -40,15 +37,7 @@ export class ParquetReader {
       this.stats.filesOpened++;
       this.stats.bytesRead += Math.max(0, blob.size - dataBytes);
       return { file, chunkBytes };
-    })();
-    opening.catch(() => this.open.delete(path));
-    this.open.set(path, opening);
-    for (const [key, value] of this.open) {
-      if (this.open.size <= this.maxOpenFiles) break;
-      this.open.delete(key);
-      void value.then((f) => f.file.free(), () => undefined);
-    }
-    return opening;
+    });
   }
 
   /** Reads some row groups and columns of a file as an Arrow IPC stream. */
@@ -70,15 +59,12 @@ export class ParquetReader {
 
   /** Closes a file that was deleted (vacuum, drop), so its handle does not pin the inode. */
   forget(path: string): void {
-    const hit = this.open.get(path);
-    if (!hit) return;
     this.open.delete(path);
-    void hit.then((f) => f.file.free(), () => undefined);
   }
 
   /** Closes every file below a directory (a dropped dataset). */
   forgetUnder(dir: string): void {
-    for (const path of [...this.open.keys()]) if (path.startsWith(`${dir}/`)) this.forget(path);
+    this.open.deleteUnder(dir);
   }
 
   ioStats(): ParquetIoStats {
