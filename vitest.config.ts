@@ -9,6 +9,7 @@ const graphqlRealm = { alias: { graphql: 'graphql/index.js' } };
 export default defineConfig({
   test: {
     projects: [
+      { test: { name: 'contract', include: ['contract/src/**/*.test.ts'] } },
       { test: { name: 'proto', include: ['proto/src/**/*.test.ts'] } },
       { test: { name: 'flight-server', include: ['flight-server/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { resolve: graphqlRealm, test: { name: 'user-service', include: ['user-service/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },

@@ -5,22 +5,11 @@
  * storage code needs neither this class nor gRPC); {@link toServiceError} turns it into the status
  * the client sees, and {@link fromServiceError} turns a received status back into a FlightError.
  */
+import { ContractError, ERROR_CODES, isErrorCode, type ErrorCode } from '@flightdeck/contract';
 import { Metadata, status } from '@grpc/grpc-js';
 
-export type FlightErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'RESOURCE_EXHAUSTED'
-  | 'UNAUTHENTICATED'
-  | 'PERMISSION_DENIED'
-  | 'FAILED_PRECONDITION'
-  | 'ABORTED'
-  | 'UNIMPLEMENTED'
-  | 'UNAVAILABLE'
-  | 'DEADLINE_EXCEEDED'
-  | 'CANCELLED'
-  | 'INTERNAL';
+/** The contract's error codes, as Flight calls carry them. */
+export type FlightErrorCode = ErrorCode;
 
 /** The one table from error code to gRPC status. */
 const grpcStatusByCode = {
@@ -43,25 +32,18 @@ const codeByGrpcStatus = new Map<number, FlightErrorCode>(
   Object.entries(grpcStatusByCode).map(([code, grpcStatus]) => [grpcStatus, code as FlightErrorCode]),
 );
 
-export const flightErrorCodes: readonly FlightErrorCode[] = Object.keys(grpcStatusByCode) as FlightErrorCode[];
+export const flightErrorCodes: readonly FlightErrorCode[] = ERROR_CODES;
 
-export function isFlightErrorCode(value: unknown): value is FlightErrorCode {
-  return typeof value === 'string' && Object.hasOwn(grpcStatusByCode, value);
-}
+export const isFlightErrorCode: (value: unknown) => value is FlightErrorCode = isErrorCode;
 
 /** The gRPC status a Flight error code is sent as. */
 export function grpcStatusOf(code: FlightErrorCode): status {
   return grpcStatusByCode[code];
 }
 
-export class FlightError extends Error {
-  override readonly name = 'FlightError';
-  readonly code: FlightErrorCode;
-
-  constructor(code: FlightErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
+/** A failed Flight call, on either side: a contract error that crossed (or will cross) the wire. */
+export class FlightError extends ContractError {
+  override name = 'FlightError';
 }
 
 /** What a grpc-js handler passes to `callback(err)` or `call.destroy(err)`. */

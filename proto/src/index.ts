@@ -59,4 +59,3 @@ export {
   type Ticket,
   type Timestamp,
 } from './service-definition.js';
-export type { DatasetDescription, FieldSpec, FlightQuery } from './contract-json.js';

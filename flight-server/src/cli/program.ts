@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FlightClient } from '@flightdeck/proto';
+import { INTERVALS, PARTITION_SCHEMES } from '@flightdeck/contract';
 import { EPOCH_UNITS } from '../sdk/index.js';
 import { connect, DEFAULT_URL, type ConnectionOptions } from './connection.js';
 import { runCompact, runCreate, runDeleteRange, runDescribe, runDrop, runLs, runVacuum } from './dataset-commands.js';
@@ -13,9 +14,6 @@ import { INPUT_FORMATS } from './input-format.js';
 import { OUTPUT_FORMATS } from './output-format.js';
 import { runPut } from './put-command.js';
 import { runHashPassword } from '../service/hash-password-command.js';
-
-const PARTITIONS = ['hour', 'day', 'month', 'year'];
-const INTERVALS = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'];
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -91,7 +89,7 @@ Examples:
     .option('--create', 'create the dataset if it does not exist (needs --time-column)')
     .option('--time-column <column>', 'time column, with --create')
     .option('--key <columns>', 'key columns, comma-separated, with --create', list)
-    .addOption(new Option('--partition <scheme>', 'partitioning, with --create').choices(PARTITIONS))
+    .addOption(new Option('--partition <scheme>', 'partitioning, with --create').choices(PARTITION_SCHEMES))
     .option('--schema <fields>', "column types instead of inferred ones: 'col:type,...' (e.g. 'volume:int64,ts:timestamp[ms, UTC]')")
     .addOption(new Option('--format <format>', 'input format, instead of the extension').choices([...INPUT_FORMATS]))
     .option('--delimiter <char>', 'CSV field delimiter (default , and tab for .tsv)')
@@ -142,7 +140,7 @@ Examples:
     .argument('<name>')
     .requiredOption('--time-column <column>', 'the time column (timestamp, UTC)')
     .option('--key <columns>', 'key columns, comma-separated', list)
-    .addOption(new Option('--partition <scheme>', 'partitioning').choices(PARTITIONS).default('day'))
+    .addOption(new Option('--partition <scheme>', 'partitioning').choices(PARTITION_SCHEMES).default('day'))
     .option('--fields <fields>', "fix the schema now: 'col:type,...' (otherwise the first put fixes it)")
     .option('--json', "print the server's JSON")
     .action(async (name: string, opts) => runCreate(name, opts, client, io.stdout));

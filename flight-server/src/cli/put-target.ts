@@ -6,7 +6,7 @@ import { FlightError, type FlightClient } from '@flightdeck/proto';
 import type { DataType } from 'apache-arrow';
 import { sameWireType, wireType } from '../sdk/dataset-schema.js';
 import { parseFieldList, resolveDataset, type DatasetDescription, type EpochUnit, type PartitionScheme } from '../sdk/index.js';
-import { typeFromString } from '../storage/field-types.js';
+import { typeFromString } from '@flightdeck/contract';
 import { UsageError } from './cli-error.js';
 import type { PutPlan } from './put-plan.js';
 

@@ -5,11 +5,11 @@
  * columns fail at once, naming them.
  */
 import { DataType, RecordBatch, Struct, TimeUnit, makeData, type Data, type Schema, type Timestamp, type Vector } from 'apache-arrow';
-import { describeType } from '../storage/field-types.js';
 import { createColumnBuilder } from './column-builder.js';
 import { InputError, locatedError, ValueError } from './input-error.js';
 import { sameWireType } from './dataset-schema.js';
-import { NS_PER_UNIT, MAX_TIME_NS, MIN_TIME_NS, unitName, type EpochUnit } from './time-values.js';
+import { describeType, MAX_TIME_NS, MIN_TIME_NS, NS_PER_UNIT, timeUnitName } from '@flightdeck/contract';
+import type { EpochUnit } from './time-values.js';
 
 type Plan =
   | { kind: 'pass'; index: number }
@@ -113,8 +113,8 @@ export class BatchConformer {
       if (ns < MIN_TIME_NS || ns >= MAX_TIME_NS || ns % toNs !== 0n) {
         const reason =
           ns % toNs !== 0n
-            ? `${src[i]} ${unitName(from)} is finer than the dataset's unit (${unitName(to.unit as TimeUnit)})`
-            : `time ${src[i]} ${unitName(from)} is outside [1678-01-01, 2262-01-01) UTC`;
+            ? `${src[i]} ${timeUnitName(from)} is finer than the dataset's unit (${timeUnitName(to.unit as TimeUnit)})`
+            : `time ${src[i]} ${timeUnitName(from)} is outside [1678-01-01, 2262-01-01) UTC`;
         throw locatedError({ source: this.opts.source, row: firstRow + i, column }, reason);
       }
       out[i] = ns / toNs;

@@ -1,11 +1,12 @@
 /** What a writer needs to know of a dataset, from `describe_dataset` (and `create_dataset`). */
-import { FlightError, type DatasetDescription, type FlightClient } from '@flightdeck/proto';
+import type { DatasetDescription } from '@flightdeck/contract';
+import { FlightError, type FlightClient } from '@flightdeck/proto';
 import type { Schema } from 'apache-arrow';
 import { schemaFromFieldSpecs, type FieldSpec } from './dataset-schema.js';
 
 export type PartitionScheme = 'hour' | 'day' | 'month' | 'year';
 
-export type { DatasetDescription } from '@flightdeck/proto';
+export type { DatasetDescription } from '@flightdeck/contract';
 
 export interface CreateDatasetSpec {
   timeColumn: string;

@@ -4,8 +4,8 @@
  * form a writer sends, in which every string column is plain utf8 and every timestamp says UTC.
  */
 import { DataType, Field, Int32, Int64, Float32, Schema, Timestamp, TimeUnit, Utf8, Precision, type Dictionary } from 'apache-arrow';
-import { describeType, typeFromString, typeToString } from '../storage/field-types.js';
-import type { FieldSpec } from '@flightdeck/proto';
+import { describeType, typeFromString, typeToString } from '@flightdeck/contract';
+import type { FieldSpec } from '@flightdeck/contract';
 import { InputError } from './input-error.js';
 
 /** A column as the contract spells it. */

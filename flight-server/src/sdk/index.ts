@@ -20,4 +20,4 @@ export { inferSchema, inferType } from './schema-inference.js';
 export { InputError, formatLocation, locatedError, type InputLocation } from './input-error.js';
 export { isTransientError } from './transient-error.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
-export { EPOCH_UNITS, parseIsoNs, timeValueNs, type EpochUnit } from './time-values.js';
+export { EPOCH_UNITS, timeValueNs, type EpochUnit } from './time-values.js';

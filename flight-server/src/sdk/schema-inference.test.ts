@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Float32, type DataType } from 'apache-arrow';
-import { typeFromString, typeToString } from '../storage/field-types.js';
+import { typeFromString, typeToString } from '@flightdeck/contract';
 import { parseFieldList } from './dataset-schema.js';
 import { inferSchema, inferType } from './schema-inference.js';
 

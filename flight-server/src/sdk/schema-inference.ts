@@ -6,7 +6,7 @@
  */
 import { Bool, DataType, DateDay, Field, Float64, Int64, Schema, Timestamp, TimeUnit, Utf8 } from 'apache-arrow';
 import { checkRoles, type DatasetRoles } from './dataset-schema.js';
-import { isIsoDate, isIsoDateTime } from './time-values.js';
+import { isIsoDate, isIsoDateTime } from '@flightdeck/contract';
 
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

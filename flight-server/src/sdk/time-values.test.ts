@@ -1,28 +1,9 @@
 import { TimeUnit } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { ValueError } from './input-error.js';
-import { nsToUnit, parseIsoNs, timeValueNs } from './time-values.js';
+import { nsToUnit, timeValueNs } from './time-values.js';
 
 const ns = (iso: string) => BigInt(Date.parse(iso)) * 1_000_000n;
-
-describe('parseIsoNs', () => {
-  it('reads the common shape and its variants exactly, as Date does to the millisecond', () => {
-    for (const text of ['2024-01-02T09:30:00Z', '2024-01-02T09:30:00.5Z', '1969-12-31T23:59:59.999Z', '2024-02-29T23:59:59Z', '1700-03-04T05:06:07Z']) {
-      expect(parseIsoNs(text)).toBe(ns(text));
-    }
-    expect(parseIsoNs('2024-01-02T09:30:00.123456789Z')).toBe(ns('2024-01-02T09:30:00Z') + 123_456_789n);
-    expect(parseIsoNs('2024-01-02 09:30:00.1z')).toBe(ns('2024-01-02T09:30:00.100Z'));
-    expect(parseIsoNs('2024-01-02T10:30:00+01:00')).toBe(ns('2024-01-02T09:30:00Z'));
-    expect(parseIsoNs('2024-01-02T04:30-0500')).toBe(ns('2024-01-02T09:30:00Z'));
-    expect(parseIsoNs('2024-01-02')).toBe(ns('2024-01-02T00:00:00Z'));
-  });
-
-  it('refuses impossible dates and other text', () => {
-    for (const text of ['2024-02-30T00:00:00Z', '2024-01-02T24:00:00Z', '2024-01-02T09:60:00Z', '2024-01-02T09:30:00.Z', '2024-1-2', 'yesterday', '']) {
-      expect(parseIsoNs(text), text).toBeNull();
-    }
-  });
-});
 
 describe('timeValueNs', () => {
   it('reads epoch numbers by magnitude, or in the unit given', () => {

@@ -2,13 +2,9 @@
  * DoAction / ListActions: JSON bodies in, JSON results out. Each body is parsed strictly, so an
  * unknown field is INVALID_ARGUMENT naming it.
  */
-import { z } from 'zod';
+import { ACTION_BODIES, invalidArgument, parseJsonText, parseTimeValue, parseWith, type ActionBody, type ActionName } from '@flightdeck/contract';
 import type { DatasetStore } from '../storage/dataset-store.js';
 import { checkPartitionScheme } from '../storage/dataset-spec.js';
-import { StorageError } from '../storage/errors.js';
-import { fieldSpecSchema } from '../storage/manifest.js';
-import { describeZodError, parseJsonText } from './query-json.js';
-import { parseTimeValue } from './time-value.js';
 
 export interface ActionContext {
   store: DatasetStore;
@@ -16,28 +12,15 @@ export interface ActionContext {
   serverVersion: string;
 }
 
-interface ActionHandler<S extends z.ZodType> {
+interface ActionHandler<A extends ActionName> {
   description: string;
-  body: S;
-  run(ctx: ActionContext, body: z.infer<S>): Promise<unknown>;
+  run(ctx: ActionContext, body: ActionBody<A>): Promise<unknown>;
 }
 
-function action<S extends z.ZodType>(handler: ActionHandler<S>): ActionHandler<S> {
-  return handler;
-}
-
-const datasetName = z.string();
-
-export const ACTIONS = {
-  create_dataset: action({
+/** What each action of the contract does; its body's schema lives in the contract. */
+export const ACTIONS: { [A in ActionName]: ActionHandler<A> } = {
+  create_dataset: {
     description: 'Create a dataset: {"name","time_column","key_columns":[...],"partition":"day","fields"?:[{"name","type","nullable"}]}',
-    body: z.strictObject({
-      name: datasetName,
-      time_column: z.string().min(1),
-      key_columns: z.array(z.string().min(1)).default([]),
-      partition: z.string().default('day'),
-      fields: z.array(fieldSpecSchema).min(1).optional(),
-    }),
     run: (ctx, b) =>
       ctx.store.createDataset({
         name: b.name,
@@ -46,20 +29,13 @@ export const ACTIONS = {
         partition: checkPartitionScheme(b.partition),
         fields: b.fields ?? null,
       }),
-  }),
-  describe_dataset: action({
+  },
+  describe_dataset: {
     description: 'Describe a dataset: {"name"} -> schema, version, rows, bytes, partitions',
-    body: z.strictObject({ name: datasetName }),
     run: (ctx, b) => ctx.store.describe(b.name),
-  }),
-  delete_range: action({
+  },
+  delete_range: {
     description: 'Delete rows: {"dataset","symbols"?,"start"?,"end"?} -> {"rows_deleted","version"}',
-    body: z.strictObject({
-      dataset: datasetName,
-      symbols: z.array(z.string()).optional(),
-      start: z.union([z.string(), z.number()]).optional(),
-      end: z.union([z.string(), z.number()]).optional(),
-    }),
     run: (ctx, b) =>
       ctx.store.deleteRange(
         b.dataset,
@@ -67,30 +43,25 @@ export const ACTIONS = {
         b.start === undefined ? null : parseTimeValue('start', b.start),
         b.end === undefined ? null : parseTimeValue('end', b.end),
       ),
-  }),
-  compact: action({
+  },
+  compact: {
     description: 'Merge small files: {"dataset","partition"?} -> {"files_before","files_after","version"}',
-    body: z.strictObject({ dataset: datasetName, partition: z.string().optional() }),
     run: (ctx, b) => ctx.store.compact(b.dataset, b.partition ?? null),
-  }),
-  evolve_schema: action({
+  },
+  evolve_schema: {
     description: 'Add nullable columns: {"dataset","add":[{"name","type","nullable":true}]} -> the dataset description',
-    body: z.strictObject({ dataset: datasetName, add: z.array(fieldSpecSchema).min(1) }),
     run: (ctx, b) => ctx.store.evolveSchema(b.dataset, b.add),
-  }),
-  vacuum: action({
+  },
+  vacuum: {
     description: 'Remove files no retained version names: {"dataset","retain_versions"} -> {"files_removed","bytes_freed","oldest_version"} (admin)',
-    body: z.strictObject({ dataset: datasetName, retain_versions: z.number().int().min(1) }),
     run: (ctx, b) => ctx.store.vacuum(b.dataset, b.retain_versions),
-  }),
-  drop_dataset: action({
+  },
+  drop_dataset: {
     description: 'Drop a dataset and its files: {"name"} -> {"dropped":true} (admin)',
-    body: z.strictObject({ name: datasetName }),
     run: (ctx, b) => ctx.store.drop(b.name),
-  }),
-  health: action({
+  },
+  health: {
     description: 'Liveness: {} -> {"status":"ok",...}',
-    body: z.strictObject({}),
     run: async (ctx) => ({
       status: 'ok',
       version: ctx.serverVersion,
@@ -99,10 +70,8 @@ export const ACTIONS = {
       cache: ctx.store.cacheStats(),
       io: ctx.store.ioStats(),
     }),
-  }),
-} as const;
-
-export type ActionType = keyof typeof ACTIONS;
+  },
+};
 
 export function listActionTypes(): { type: string; description: string }[] {
   return Object.entries(ACTIONS).map(([type, a]) => ({ type, description: a.description }));
@@ -111,13 +80,12 @@ export function listActionTypes(): { type: string; description: string }[] {
 /** Runs one action; its result is the UTF-8 JSON of the handler's value. */
 export async function runAction(ctx: ActionContext, type: string, body: Uint8Array): Promise<{ result: Buffer; dataset?: string }> {
   if (!Object.hasOwn(ACTIONS, type)) {
-    throw new StorageError('INVALID_ARGUMENT', `unknown action type "${type}"; ListActions names the supported ones`);
+    throw invalidArgument(`unknown action type "${type}"; ListActions names the supported ones`);
   }
-  const handler = ACTIONS[type as ActionType] as ActionHandler<z.ZodType>;
+  const name = type as ActionName;
   const raw = body.byteLength === 0 ? {} : parseJsonText(body, `${type} body`);
-  const parsed = handler.body.safeParse(raw);
-  if (!parsed.success) throw new StorageError('INVALID_ARGUMENT', describeZodError(parsed.error, `${type} body`));
-  const value = await handler.run(ctx, parsed.data);
-  const dataset = (parsed.data as { name?: unknown; dataset?: unknown }).name ?? (parsed.data as { dataset?: unknown }).dataset;
+  const parsed = parseWith(ACTION_BODIES[name], raw, `${type} body`);
+  const value = await (ACTIONS[name] as ActionHandler<ActionName>).run(ctx, parsed as ActionBody<ActionName>);
+  const dataset = (parsed as { name?: unknown; dataset?: unknown }).name ?? (parsed as { dataset?: unknown }).dataset;
   return { result: Buffer.from(JSON.stringify(value), 'utf8'), ...(typeof dataset === 'string' ? { dataset } : {}) };
 }

@@ -1,8 +1,7 @@
 /** FlightDescriptor → query: PATH ["<dataset>"] is the whole dataset, CMD carries query JSON. */
 import type { FlightDescriptor } from '@flightdeck/proto';
 import { StorageError } from '../storage/errors.js';
-import { wholeDataset, type ReadQuery } from '../storage/read-query.js';
-import { parseQuery } from './query-json.js';
+import { parseQuery, type ReadQuery, wholeDataset } from '@flightdeck/contract';
 
 export function datasetOfPath(descriptor: FlightDescriptor | null | undefined): string {
   if (!descriptor || descriptor.type !== 'PATH') {

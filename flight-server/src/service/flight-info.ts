@@ -2,7 +2,7 @@
 import { encodeSchema, type FlightDescriptor, type FlightInfo } from '@flightdeck/proto';
 import type { DatasetStore } from '../storage/dataset-store.js';
 import type { ReadPlan } from '../storage/read-plan.js';
-import { wholeDataset } from '../storage/read-query.js';
+import { wholeDataset } from '@flightdeck/contract';
 import { queryOfDescriptor } from './descriptor.js';
 import { encodeTicket } from './ticket.js';
 

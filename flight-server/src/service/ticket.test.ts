@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTicket, encodeTicket } from './ticket.js';
-import { parseQuery } from './query-json.js';
+import { parseQuery } from '@flightdeck/contract';
 
 /**
  * Fixed fixtures: tickets already handed to clients must keep decoding. Changing the ticket or

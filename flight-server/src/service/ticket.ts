@@ -5,9 +5,8 @@
  */
 import { z } from 'zod';
 import { StorageError } from '../storage/errors.js';
-import type { ReadQuery } from '../storage/read-query.js';
+import { describeZodError, parseQuery, queryFromJson, queryToJson, type ReadQuery } from '@flightdeck/contract';
 import type { ReadSlice } from '../storage/read-plan.js';
-import { describeZodError, parseQuery, queryFromJson, queryToJson } from './query-json.js';
 
 const PREFIX = 'fd1:';
 

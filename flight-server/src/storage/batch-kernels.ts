@@ -27,7 +27,7 @@ import {
   type Timestamp,
 } from 'apache-arrow';
 import { StorageError } from './errors.js';
-import { describeType, typesCompatible } from './field-types.js';
+import { describeType, typesCompatible } from '@flightdeck/contract';
 
 /** A half-open row range [start, end). */
 export type RowRange = [start: number, end: number];

@@ -3,12 +3,18 @@
  * checks that keep those consistent (the contract's Datasets section).
  */
 import { DataType, Dictionary, Field, Schema, type Timestamp } from 'apache-arrow';
+import {
+  DATASET_NAME,
+  isPartitionScheme,
+  isUtcTimezone,
+  PARTITION_SCHEMES,
+  typeFromString,
+  typeToString,
+  type FieldSpec,
+  type PartitionScheme,
+} from '@flightdeck/contract';
 import { StorageError } from './errors.js';
-import { typeFromString, typeToString } from './field-types.js';
-import type { FieldSpec, Manifest } from './manifest.js';
-import { PARTITION_SCHEMES, type PartitionScheme } from './partition-path.js';
-
-export const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+import type { Manifest } from './manifest.js';
 
 export function checkDatasetName(name: unknown): string {
   if (typeof name !== 'string' || !DATASET_NAME.test(name)) {
@@ -26,14 +32,14 @@ export interface DatasetSpec {
 }
 
 export function checkPartitionScheme(value: string): PartitionScheme {
-  if (!(PARTITION_SCHEMES as readonly string[]).includes(value)) {
+  if (!isPartitionScheme(value)) {
     throw new StorageError('INVALID_ARGUMENT', `partition "${value}" must be one of ${PARTITION_SCHEMES.join(', ')}`);
   }
-  return value as PartitionScheme;
+  return value;
 }
 
 function isUtcTimestamp(type: DataType): boolean {
-  return DataType.isTimestamp(type) && /^(utc|etc\/utc|z|\+00:?00)$/i.test((type as Timestamp).timezone ?? '');
+  return DataType.isTimestamp(type) && isUtcTimezone((type as Timestamp).timezone);
 }
 
 function isKeyType(type: DataType): boolean {

@@ -6,7 +6,7 @@ import { Schema, tableFromIPC, type RecordBatch } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BARS_FIELDS, barsSchema, makeBars, price } from '../testing/bars.js';
 import { DatasetStore } from './dataset-store.js';
-import { wholeDataset, type ReadQuery } from './read-query.js';
+import { type ReadQuery, wholeDataset } from '@flightdeck/contract';
 
 const silent = { info: () => undefined, warn: () => undefined };
 const options = (dataDir: string) => ({ dataDir, cacheBytes: 64 * 1024 * 1024, ipcTier: true, rowGroupRows: 1024, maxPutBytes: 64 * 1024 * 1024, endpointTargetRows: 10_000, outputBatchRows: 4096 });

@@ -13,19 +13,26 @@ import { commitManifest, fsyncPath, listVersions, readManifest, removeCatalogLef
 import { DataFileWriter } from './data-file-writer.js';
 import { checkDatasetName, checkDatasetSpec, checkSchemaRoles, fieldsFromSchema, manifestSchemaOf, schemaFromFields, type DatasetSpec } from './dataset-spec.js';
 import { StorageError } from './errors.js';
-import { describeSchemaMismatch, typeFromString, typeToString } from './field-types.js';
+import {
+  DATASET_NAME,
+  describeSchemaMismatch,
+  formatIsoMs,
+  typeFromString,
+  typeToString,
+  type DatasetDescription,
+  type FieldSpec,
+  type ReadQuery,
+} from '@flightdeck/contract';
 import { IngestBuffer } from './ingest.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { manifestBytes, manifestRows, type FieldSpec, type FileEntry, type Manifest } from './manifest.js';
+import { manifestBytes, manifestRows, type FileEntry, type Manifest } from './manifest.js';
 import { rowGroupStats } from './parquet-io.js';
 import { ParquetReader, type ParquetIoStats } from './parquet-reader.js';
 import { IpcTierRangeReader } from './ipc-tier-ranges.js';
 import { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import type { ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import { IpcCache, type CacheStats } from './ipc-cache.js';
-import type { ReadQuery } from './read-query.js';
 import { planRead, readSlice, type ReadOptions } from './reader.js';
-import { formatNs } from './time-format.js';
 
 export interface StoreOptions extends ReadOptions {
   dataDir: string;
@@ -37,18 +44,6 @@ export interface StoreOptions extends ReadOptions {
   encoderThreads?: number;
   rowGroupRows: number;
   maxPutBytes: number;
-}
-
-export interface DatasetDescription {
-  name: string;
-  schema: FieldSpec[];
-  time_column: string;
-  key_columns: string[];
-  partition: string;
-  version: number;
-  rows: number;
-  bytes: number;
-  partitions: { key: string; files: number; rows: number; bytes: number; min_time: string; max_time: string }[];
 }
 
 export interface PutOutcome {
@@ -97,7 +92,7 @@ export class DatasetStore {
         await rm(join(options.dataDir, entry.name), { recursive: true, force: true });
         continue;
       }
-      if (!/^[a-z][a-z0-9_]{0,62}$/.test(entry.name)) continue;
+      if (!DATASET_NAME.test(entry.name)) continue;
       await store.recoverDataset(entry.name);
     }
     return store;
@@ -527,8 +522,8 @@ export function describeManifest(m: Manifest): DatasetDescription {
       files: p.files,
       rows: p.rows,
       bytes: p.bytes,
-      min_time: formatNs(p.min),
-      max_time: formatNs(p.max),
+      min_time: formatIsoMs(p.min),
+      max_time: formatIsoMs(p.max),
     })),
   };
 }

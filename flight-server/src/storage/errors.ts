@@ -1,22 +1,22 @@
 /**
- * Storage faults carry a code string; the transport layer maps codes to its own statuses,
- * so storage never imports gRPC.
+ * Storage faults carry one of the contract's error codes; the transport maps codes to its own
+ * statuses in one place, so storage never imports gRPC.
  */
-export type StorageErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'RESOURCE_EXHAUSTED'
-  | 'FAILED_PRECONDITION'
-  | 'ABORTED'
-  | 'INTERNAL';
+import { ContractError, type ErrorCode } from '@flightdeck/contract';
 
-export class StorageError extends Error {
+/** The codes storage raises: a subset of the contract's. */
+export type StorageErrorCode = Extract<
+  ErrorCode,
+  'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'RESOURCE_EXHAUSTED' | 'FAILED_PRECONDITION' | 'ABORTED' | 'INTERNAL'
+>;
+
+export class StorageError extends ContractError {
+  override name = 'StorageError';
+
   constructor(
-    readonly code: StorageErrorCode,
+    override readonly code: StorageErrorCode,
     message: string,
   ) {
-    super(message);
-    this.name = 'StorageError';
+    super(code, message);
   }
 }

@@ -3,7 +3,7 @@
  * file's and row group's time range and by the first key column's min/max, all from the manifest.
  */
 import type { FileEntry, Manifest, RowGroupStats } from './manifest.js';
-import type { ReadQuery } from './read-query.js';
+import type { ReadQuery } from '@flightdeck/contract';
 
 export interface SelectedFile {
   file: FileEntry;

@@ -6,8 +6,8 @@
 import type { RecordBatch, Schema, Timestamp } from 'apache-arrow';
 import { conformBatch, takeRows, timeColumnInt64, toNanoseconds } from './batch-kernels.js';
 import { StorageError } from './errors.js';
-import { MAX_TIME_NS, MIN_TIME_NS, groupRowsByPartition, type PartitionRange, type PartitionScheme } from './partition-path.js';
-import { formatNs } from './time-format.js';
+import { groupRowsByPartition, type PartitionRange } from './partition-path.js';
+import { formatIsoMs, MAX_TIME_NS, MIN_TIME_NS, type PartitionScheme } from '@flightdeck/contract';
 
 export interface IngestLimits {
   /** Bytes of Arrow data one stream may hold before it is committed. */
@@ -44,7 +44,7 @@ export class IngestBuffer {
       if (ns < MIN_TIME_NS || ns >= MAX_TIME_NS) {
         throw new StorageError(
           'INVALID_ARGUMENT',
-          `column "${this.roles.timeColumn}" row ${this.rows + i}: time ${raw[i]} (${formatNs(ns)}) is outside [1678-01-01, 2262-01-01) UTC`,
+          `column "${this.roles.timeColumn}" row ${this.rows + i}: time ${raw[i]} (${formatIsoMs(ns)}) is outside [1678-01-01, 2262-01-01) UTC`,
         );
       }
       times[i] = ns;

@@ -4,14 +4,7 @@
  * committed; each commit writes the next one.
  */
 import { z } from 'zod';
-import { PARTITION_SCHEMES } from './partition-path.js';
-
-export const fieldSpecSchema = z.strictObject({
-  name: z.string(),
-  type: z.string(),
-  nullable: z.boolean(),
-});
-export type FieldSpec = z.infer<typeof fieldSpecSchema>;
+import { fieldSpecSchema, PARTITION_SCHEMES } from '@flightdeck/contract';
 
 const nsString = z.string().regex(/^-?\d+$/);
 
@@ -56,7 +49,7 @@ export const manifestSchema = z.object({
   operation: z.enum(OPERATIONS),
   timeColumn: z.string(),
   keyColumns: z.array(z.string()),
-  partition: z.enum(PARTITION_SCHEMES as [string, ...string[]]),
+  partition: z.enum(PARTITION_SCHEMES),
   /** Null until the first DoPut fixes the schema of a dataset created without fields. */
   fields: z.array(fieldSpecSchema).nullable(),
   /** Columns added by evolve_schema, which a DoPut may omit. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TIME_NS, MIN_TIME_NS, groupRowsByPartition, parsePartitionKey, partitionOf } from './partition-path.js';
+import { MAX_TIME_NS, MIN_TIME_NS } from '@flightdeck/contract';
+import { groupRowsByPartition, parsePartitionKey, partitionOf } from './partition-path.js';
 
 const ns = (iso: string): bigint => BigInt(Date.parse(iso)) * 1_000_000n;
 

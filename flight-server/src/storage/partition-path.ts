@@ -2,16 +2,8 @@
  * Time partitioning: which Hive-style directory a row's time value belongs to, and the
  * [start, end) range a directory covers. All arithmetic is in UTC and in nanoseconds.
  */
+import { floorDiv, NS_PER_MS, type PartitionScheme } from '@flightdeck/contract';
 import { StorageError } from './errors.js';
-
-export type PartitionScheme = 'hour' | 'day' | 'month' | 'year';
-export const PARTITION_SCHEMES: readonly PartitionScheme[] = ['hour', 'day', 'month', 'year'];
-
-const NS_PER_MS = 1_000_000n;
-
-/** The contract's time domain: [1678-01-01, 2262-01-01) UTC, what int64 nanoseconds hold. */
-export const MIN_TIME_NS = BigInt(Date.UTC(1678, 0, 1)) * NS_PER_MS;
-export const MAX_TIME_NS = BigInt(Date.UTC(2262, 0, 1)) * NS_PER_MS;
 
 export interface PartitionRange {
   key: string;
@@ -23,14 +15,9 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
-function floorDivBig(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n ? q - 1n : q;
-}
-
 /** The partition that holds a time value (nanoseconds since the epoch, UTC). */
 export function partitionOf(timeNs: bigint, scheme: PartitionScheme): PartitionRange {
-  const ms = Number(floorDivBig(timeNs, NS_PER_MS));
+  const ms = Number(floorDiv(timeNs, NS_PER_MS));
   const d = new Date(ms);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();

@@ -1,5 +1,5 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
-import type { ReadQuery } from './read-query.js';
+import type { ReadQuery } from '@flightdeck/contract';
 
 /** One endpoint's share of a query: the query pinned to a version, restricted to some partitions. */
 export interface ReadSlice {

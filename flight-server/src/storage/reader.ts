@@ -16,7 +16,7 @@ import type { ParquetReader } from './parquet-reader.js';
 import { mergeSorted } from './merge-sorted.js';
 import { checkResampleSchema, resample } from './resample.js';
 import type { PlannedEndpoint, ReadPlan, ReadSlice, SliceData } from './read-plan.js';
-import type { ReadQuery } from './read-query.js';
+import type { ReadQuery } from '@flightdeck/contract';
 
 export interface ReadOptions {
   /** Rows an endpoint covers before the planner starts the next one. */

@@ -6,32 +6,9 @@
 import { DataType, RecordBatch, Struct, makeData, makeVector, type Schema, type Timestamp, type Vector } from 'apache-arrow';
 import { takeRows, timeColumnInt64, toNanoseconds } from './batch-kernels.js';
 import { StorageError } from './errors.js';
-import type { Interval } from './read-query.js';
-
-const MINUTE = 60_000_000_000n;
-const BUCKET_NS: Record<Interval, bigint> = {
-  '1m': MINUTE,
-  '5m': 5n * MINUTE,
-  '15m': 15n * MINUTE,
-  '30m': 30n * MINUTE,
-  '1h': 60n * MINUTE,
-  '4h': 240n * MINUTE,
-  '1d': 1440n * MINUTE,
-  '1w': 7n * 1440n * MINUTE,
-};
-/** 1970-01-05, the first Monday after the epoch. */
-const WEEK_ORIGIN_NS = 4n * 1440n * MINUTE;
+import { bucketStartNs, type Interval } from '@flightdeck/contract';
 
 export const OHLC_COLUMNS = ['open', 'high', 'low', 'close'] as const;
-
-export function bucketStartNs(timeNs: bigint, interval: Interval): bigint {
-  const width = BUCKET_NS[interval];
-  const origin = interval === '1w' ? WEEK_ORIGIN_NS : 0n;
-  const shifted = timeNs - origin;
-  let q = shifted / width;
-  if (shifted % width !== 0n && shifted < 0n) q -= 1n;
-  return q * width + origin;
-}
 
 function isNumeric(type: DataType): boolean {
   return DataType.isFloat(type) || DataType.isInt(type);

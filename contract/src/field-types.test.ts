@@ -21,7 +21,7 @@ import {
   type DataType,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { StorageError } from './errors.js';
+import { ContractError } from './errors.js';
 import {
   FIELD_TYPE_NAMES,
   describeSchemaMismatch,
@@ -31,15 +31,15 @@ import {
   typesCompatible,
 } from './field-types.js';
 
-function expectStorageError(fn: () => unknown, code: string, ...fragments: string[]): void {
+function expectContractError(fn: () => unknown, code: string, ...fragments: string[]): void {
   let caught: unknown;
   try {
     fn();
   } catch (e) {
     caught = e;
   }
-  expect(caught).toBeInstanceOf(StorageError);
-  const err = caught as StorageError;
+  expect(caught).toBeInstanceOf(ContractError);
+  const err = caught as ContractError;
   expect(err.code).toBe(code);
   for (const f of fragments) expect(err.message).toContain(f);
 }
@@ -76,7 +76,7 @@ describe('typeFromString / typeToString', () => {
   it.each(['int8', 'uint32', 'large_utf8', 'timestamp[ms]', 'timestamp[ms, America/New_York]', 'timestamp[ps, UTC]', '', 'utf-8', 'list<int32>'])(
     'rejects %j naming it',
     (s) => {
-      expectStorageError(() => typeFromString(s), 'INVALID_ARGUMENT', `"${s}"`);
+      expectContractError(() => typeFromString(s), 'INVALID_ARGUMENT', `"${s}"`);
     },
   );
 
@@ -89,13 +89,13 @@ describe('typeFromString / typeToString', () => {
   it('normalizes UTC aliases and refuses other types', () => {
     expect(typeToString(new Timestamp(TimeUnit.NANOSECOND, 'Etc/UTC'))).toBe('timestamp[ns, UTC]');
     expect(typeToString(new Timestamp(TimeUnit.SECOND, 'Z'))).toBe('timestamp[s, UTC]');
-    expectStorageError(() => typeToString(new LargeUtf8()), 'INVALID_ARGUMENT', 'large_utf8');
-    expectStorageError(() => typeToString(new Timestamp(TimeUnit.MILLISECOND, null)), 'INVALID_ARGUMENT', 'timestamp[ms]');
-    expectStorageError(() => typeToString(new Timestamp(TimeUnit.MILLISECOND, 'Europe/Paris')), 'INVALID_ARGUMENT', 'Europe/Paris');
-    expectStorageError(() => typeToString(new Uint32()), 'INVALID_ARGUMENT', 'uint32');
-    expectStorageError(() => typeToString(new Float16()), 'INVALID_ARGUMENT', 'float16');
-    expectStorageError(() => typeToString(new DateMillisecond()), 'INVALID_ARGUMENT', 'date64');
-    expectStorageError(() => typeToString(new Dictionary(new Int32(), new Int32())), 'INVALID_ARGUMENT');
+    expectContractError(() => typeToString(new LargeUtf8()), 'INVALID_ARGUMENT', 'large_utf8');
+    expectContractError(() => typeToString(new Timestamp(TimeUnit.MILLISECOND, null)), 'INVALID_ARGUMENT', 'timestamp[ms]');
+    expectContractError(() => typeToString(new Timestamp(TimeUnit.MILLISECOND, 'Europe/Paris')), 'INVALID_ARGUMENT', 'Europe/Paris');
+    expectContractError(() => typeToString(new Uint32()), 'INVALID_ARGUMENT', 'uint32');
+    expectContractError(() => typeToString(new Float16()), 'INVALID_ARGUMENT', 'float16');
+    expectContractError(() => typeToString(new DateMillisecond()), 'INVALID_ARGUMENT', 'date64');
+    expectContractError(() => typeToString(new Dictionary(new Int32(), new Int32())), 'INVALID_ARGUMENT');
   });
 
   it('recognizes UTC time zones case-insensitively', () => {

@@ -22,7 +22,8 @@ import {
   type Field,
   type Schema,
 } from 'apache-arrow';
-import { StorageError } from './errors.js';
+import { invalidArgument } from './errors.js';
+import { timeUnitFromName, timeUnitName } from './time-units.js';
 
 export const FIELD_TYPE_NAMES = [
   'utf8',
@@ -39,29 +40,11 @@ export const FIELD_TYPE_NAMES = [
   'date32',
 ] as const;
 
-const UNIT_NAMES: Record<TimeUnit, 's' | 'ms' | 'us' | 'ns'> = {
-  [TimeUnit.SECOND]: 's',
-  [TimeUnit.MILLISECOND]: 'ms',
-  [TimeUnit.MICROSECOND]: 'us',
-  [TimeUnit.NANOSECOND]: 'ns',
-};
-
-const UNITS_BY_NAME: Record<string, TimeUnit> = {
-  s: TimeUnit.SECOND,
-  ms: TimeUnit.MILLISECOND,
-  us: TimeUnit.MICROSECOND,
-  ns: TimeUnit.NANOSECOND,
-};
-
 const UTC_ALIASES = new Set(['utc', 'etc/utc', 'z', '+00:00', '+0000', 'zulu', 'etc/zulu', 'universal', 'etc/universal']);
 
 /** Whether an Arrow timestamp time zone string denotes UTC (`UTC`, `Etc/UTC`, `Z`, `+00:00`, ...). */
 export function isUtcTimezone(tz: string | null | undefined): boolean {
   return tz != null && UTC_ALIASES.has(tz.trim().toLowerCase());
-}
-
-export function timeUnitName(unit: TimeUnit): 's' | 'ms' | 'us' | 'ns' {
-  return UNIT_NAMES[unit];
 }
 
 function isIntegerType(t: DataType): boolean {
@@ -75,7 +58,7 @@ function isIntegerType(t: DataType): boolean {
 export function typeToString(t: DataType): string {
   const s = contractName(t);
   if (s === null) {
-    throw new StorageError('INVALID_ARGUMENT', `unsupported column type ${describeType(t)}; supported: ${FIELD_TYPE_NAMES.join(', ')}`);
+    throw invalidArgument(`unsupported column type ${describeType(t)}; supported: ${FIELD_TYPE_NAMES.join(', ')}`);
   }
   return s;
 }
@@ -99,7 +82,7 @@ function contractName(t: DataType): string | null {
     return null;
   }
   if (DataType.isTimestamp(t)) {
-    return isUtcTimezone(t.timezone) ? `timestamp[${UNIT_NAMES[t.unit as TimeUnit]}, UTC]` : null;
+    return isUtcTimezone(t.timezone) ? `timestamp[${timeUnitName(t.unit as TimeUnit)}, UTC]` : null;
   }
   if (DataType.isDate(t)) return t.unit === DateUnit.DAY ? 'date32' : null;
   return null;
@@ -113,7 +96,7 @@ export function describeType(t: DataType): string {
   const s = contractName(t);
   if (s !== null) return s;
   if (DataType.isTimestamp(t)) {
-    const unit = UNIT_NAMES[t.unit as TimeUnit];
+    const unit = timeUnitName(t.unit as TimeUnit);
     return t.timezone ? `timestamp[${unit}, ${t.timezone}]` : `timestamp[${unit}] (no time zone)`;
   }
   if (DataType.isLargeUtf8(t)) return 'large_utf8';
@@ -152,18 +135,15 @@ const ALIASES: Record<string, string> = {
  */
 export function typeFromString(s: string): DataType {
   if (typeof s !== 'string') {
-    throw new StorageError('INVALID_ARGUMENT', `column type must be a string, got ${JSON.stringify(s)}`);
+    throw invalidArgument(`column type must be a string, got ${JSON.stringify(s)}`);
   }
   const text = s.trim();
   const ts = TIMESTAMP_RE.exec(text);
   if (ts) {
-    const unit = UNITS_BY_NAME[ts[1]!.toLowerCase()]!;
+    const unit = timeUnitFromName(ts[1]!)!;
     const tz = ts[2] ?? '';
     if (!isUtcTimezone(tz)) {
-      throw new StorageError(
-        'INVALID_ARGUMENT',
-        `unsupported column type "${s}": timestamps must have time zone UTC, e.g. "timestamp[${UNIT_NAMES[unit]}, UTC]"`,
-      );
+      throw invalidArgument(`unsupported column type "${s}": timestamps must have time zone UTC, e.g. "timestamp[${timeUnitName(unit)}, UTC]"`);
     }
     return new Timestamp(unit, 'UTC');
   }
@@ -185,7 +165,7 @@ export function typeFromString(s: string): DataType {
     case 'date32':
       return new DateDay();
     default:
-      throw new StorageError('INVALID_ARGUMENT', `unsupported column type "${s}"; supported: ${FIELD_TYPE_NAMES.join(', ')}`);
+      throw invalidArgument(`unsupported column type "${s}"; supported: ${FIELD_TYPE_NAMES.join(', ')}`);
   }
 }
 
