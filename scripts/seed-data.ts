@@ -4,7 +4,9 @@
  *
  * - `bars_1d`: real daily OHLCV of the S&P 500 index (symbol `SPX`), 2000-01-03 .. 2020-04-17, from
  *   the vega-datasets package (`data/sp500-2000.csv`: date,open,high,low,close,adjclose,volume).
- *   One bar per trading day stamped at 00:00 UTC of its date; partitioned by `year`.
+ *   One bar per trading day stamped at 00:00 UTC of its date; partitioned by `year`. It also holds
+ *   the daily bars of the minute symbols below (their sessions aggregated), so `bars` and `latest`
+ *   find every seeded symbol in the default dataset.
  * - `bars_1m`: generated 1-minute bars (a seeded random walk, the same on every machine) for
  *   AAPL, MSFT, NVDA and AMZN over the five trading days 2024-01-02 .. 2024-01-08, regular session
  *   09:30-16:00 New York (14:30-21:00 UTC), 390 bars per symbol and day; partitioned by `day`.
@@ -59,7 +61,7 @@ export function sp500CsvPath(): string {
 }
 
 /** Parses the CSV into bar columns; every line must be complete. */
-export function parseSp500Csv(text: string): BarColumns {
+export function parseSp500Csv(text: string): Required<BarColumns> {
   const lines = text.trim().split(/\r?\n/);
   const header = lines.shift();
   if (header !== 'date,open,high,low,close,adjclose,volume') throw new Error(`sp500-2000.csv: unexpected header ${header}`);
@@ -126,6 +128,37 @@ export function generateMinuteBars(): BarColumns {
   return out;
 }
 
+/** One daily bar per symbol and session of the minute bars (stamped 00:00 UTC of the date, adj_close = close). */
+export function dailyFromMinutes(minutes: BarColumns): Required<BarColumns> {
+  const out: Required<BarColumns> = { symbol: [], ts: [], open: [], high: [], low: [], close: [], adjClose: [], volume: [] };
+  const DAY_NS = 86_400_000_000_000n;
+  for (let i = 0; i < minutes.ts.length; i++) {
+    const day = minutes.ts[i]! - (minutes.ts[i]! % DAY_NS);
+    const last = out.ts.length - 1;
+    if (last >= 0 && out.symbol[last] === minutes.symbol[i] && out.ts[last] === day) {
+      out.high[last] = Math.max(out.high[last]!, minutes.high[i]!);
+      out.low[last] = Math.min(out.low[last]!, minutes.low[i]!);
+      out.close[last] = out.adjClose[last] = minutes.close[i]!;
+      out.volume[last]! += minutes.volume[i]!;
+      continue;
+    }
+    out.symbol.push(minutes.symbol[i]!);
+    out.ts.push(day);
+    out.open.push(minutes.open[i]!);
+    out.high.push(minutes.high[i]!);
+    out.low.push(minutes.low[i]!);
+    out.close.push(minutes.close[i]!);
+    out.adjClose.push(minutes.close[i]!);
+    out.volume.push(minutes.volume[i]!);
+  }
+  return out;
+}
+
+function concatBars(a: Required<BarColumns>, b: Required<BarColumns>): Required<BarColumns> {
+  const keys = Object.keys(a) as (keyof BarColumns)[];
+  return Object.fromEntries(keys.map((k) => [k, [...a[k]!, ...b[k]!]])) as unknown as Required<BarColumns>;
+}
+
 function toBatch(c: BarColumns): RecordBatch {
   const n = c.ts.length;
   const fields = [
@@ -187,11 +220,11 @@ async function seedDataset(
   return { dataset: spec.name, status: 'created', rows: result.rows };
 }
 
-/** Seeds `bars_1d` (S&P 500, real) and `bars_1m` (generated) unless they already hold rows. */
+/** Seeds `bars_1d` (S&P 500, real, plus the stocks' daily bars) and `bars_1m` (generated) unless they already hold rows. */
 export async function seedSampleData(client: FlightClient, log: SeedLogger): Promise<SeedOutcome[]> {
   return [
     await seedDataset(client, log, { name: 'bars_1d', partition: 'year', fields: DAILY_FIELDS }, async () =>
-      parseSp500Csv(await readFile(sp500CsvPath(), 'utf8')),
+      concatBars(parseSp500Csv(await readFile(sp500CsvPath(), 'utf8')), dailyFromMinutes(generateMinuteBars())),
     ),
     await seedDataset(client, log, { name: 'bars_1m', partition: 'day', fields: BAR_FIELDS }, generateMinuteBars),
   ];

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Creates `.venv` at the repository root with the Python clients the interop tests use
- * (pyarrow, duckdb, pytest) at pinned versions. Idempotent: when the venv already imports
- * the pinned versions it exits at once. Fails loudly (non-zero) when anything is missing,
- * so CI never silently skips the Python suite.
+ * (pyarrow, duckdb, pytest; pandas and polars for the README's examples) at pinned versions.
+ * Idempotent: when the venv already imports the pinned versions it exits at once. Fails loudly
+ * (non-zero) when anything is missing, so CI never silently skips the Python suite.
  *
  * A local wheel mirror at /opt/pypi/simple is used as the index when present: the default
  * index is unreachable offline and pip would stall on it before falling back.
@@ -13,7 +13,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PINS = { pyarrow: '25.0.1', duckdb: '1.5.6', pytest: '9.1.1' };
+// pandas and polars: the README's Python examples hand Flight results to them.
+const PINS = { pyarrow: '25.0.1', duckdb: '1.5.6', pytest: '9.1.1', pandas: '3.0.6', polars: '1.44.2' };
 const LOCAL_INDEX = '/opt/pypi/simple';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -12,24 +12,25 @@ import { Float64, Int32, Schema, Field, Table, Utf8, vectorFromArray, Dictionary
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlightClient } from './client.js';
 import { FlightError, toServiceError } from './errors.js';
-import type { FlightData } from './flight-data.js';
-import { cmdDescriptor, pathDescriptor } from './flight-descriptor.js';
-import { decodeFlightData, encodeFlightData } from './ipc-codec.js';
-import { encodeSchema } from './ipc-message.js';
-import {
-  flightServiceDefinition,
-  type Action,
-  type ActionType,
-  type Criteria,
-  type FlightDescriptor,
-  type FlightInfo,
-  type HandshakeRequest,
-  type HandshakeResponse,
-  type PutResult,
-  type Result,
-  type SchemaResult,
-  type Ticket,
-} from './service-definition.js';
+import { decodeFlightData } from './decode.js';
+import { encodeFlightData } from './encode.js';
+import { cmdDescriptor, pathDescriptor } from './wire/flight-descriptor.js';
+import { encodeSchema } from './wire/ipc-message.js';
+import type {
+  Action,
+  ActionType,
+  Criteria,
+  FlightData,
+  FlightDescriptor,
+  FlightInfo,
+  HandshakeRequest,
+  HandshakeResponse,
+  PutResult,
+  Result,
+  SchemaResult,
+  Ticket,
+} from './messages.js';
+import { flightServiceDefinition } from './service-definition.js';
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 

@@ -14,19 +14,13 @@ import {
 } from '@grpc/grpc-js';
 import type { RecordBatch, Schema, Table } from 'apache-arrow';
 import { FlightError, fromServiceError } from './errors.js';
-import { toBuffer } from './flight-descriptor.js';
-import { decodeFlightData, DEFAULT_MAX_MESSAGE_BYTES, encodeFlightData, type FlightRecordBatchStream } from './ipc-codec.js';
-import type { FlightData } from './flight-data.js';
-import { decodeSchema } from './ipc-message.js';
+import { toBuffer } from './wire/flight-descriptor.js';
+import { decodeFlightData, type FlightRecordBatchStream } from './decode.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, encodeFlightData } from './encode.js';
+import { decodeSchema } from './wire/ipc-message.js';
 import { responseStream } from './response-stream.js';
-import {
-  flightServiceDefinition,
-  type ActionType,
-  type FlightDescriptor,
-  type FlightInfo,
-  type PutResult,
-  type Ticket,
-} from './service-definition.js';
+import type { ActionType, FlightData, FlightDescriptor, FlightInfo, PutResult, Ticket } from './messages.js';
+import { flightServiceDefinition } from './service-definition.js';
 
 /** A FlightData whose IPC header is not a flatbuffer Message: sent to make a server drop a DoPut. */
 const ABORT_MESSAGE: FlightData = {

@@ -1,6 +1,8 @@
 /**
- * @flightdeck/proto: the Arrow Flight protocol for TypeScript. flight.proto and its one loader,
- * the FlightData <-> Arrow IPC codec, gRPC status mapping, and FlightClient.
+ * @flightdeck/proto: the Arrow Flight protocol for TypeScript, layered like the Rust `arrow-flight`
+ * crate: messages (types, bottom) -> wire/ (protobuf and IPC framing) -> encode/decode (record
+ * batches <-> FlightData) -> service-definition (flight.proto for grpc-js) -> FlightClient on top.
+ * errors.ts maps the contract's error codes to gRPC statuses in one table.
  */
 export {
   FlightClient,
@@ -12,6 +14,8 @@ export {
   type FlightClientOptions,
   type FlightClientTlsOptions,
 } from './client.js';
+export { decodeFlightData, FlightRecordBatchStream, type DecodeFlightDataOptions } from './decode.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, encodeFlightData, FlightDataEncoder, type EncodeFlightDataOptions } from './encode.js';
 export {
   FlightError,
   flightErrorCodes,
@@ -22,40 +26,35 @@ export {
   type FlightErrorCode,
   type FlightServiceError,
 } from './errors.js';
-export { deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData, type FlightData } from './flight-data.js';
-export { cmdDescriptor, pathDescriptor } from './flight-descriptor.js';
-export { FlightRecordBatchStream, type DecodeFlightDataOptions } from './flight-record-batch-stream.js';
-export {
-  decodeFlightData,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  encodeFlightData,
-  FlightDataEncoder,
-  type EncodeFlightDataOptions,
-} from './ipc-codec.js';
-export { decodeSchema, encodeSchema, splitIpcStream, type IpcMessageBytes } from './ipc-message.js';
+export type {
+  Action,
+  ActionType,
+  Criteria,
+  DescriptorType,
+  Empty,
+  FlightData,
+  FlightDescriptor,
+  FlightEndpoint,
+  FlightInfo,
+  HandshakeRequest,
+  HandshakeResponse,
+  Location,
+  PollInfo,
+  PutResult,
+  Result,
+  SchemaResult,
+  Ticket,
+  Timestamp,
+} from './messages.js';
 export {
   FLIGHT_SERVICE_NAME,
   flightPackageDefinition,
   flightProtoPath,
   flightServiceDefinition,
-  type Action,
-  type ActionType,
-  type Criteria,
-  type DescriptorType,
-  type Empty,
-  type FlightDescriptor,
-  type FlightEndpoint,
-  type FlightInfo,
   type FlightMethodName,
   type FlightServiceDefinition,
   type FlightServiceHandlers,
-  type HandshakeRequest,
-  type HandshakeResponse,
-  type Location,
-  type PollInfo,
-  type PutResult,
-  type Result,
-  type SchemaResult,
-  type Ticket,
-  type Timestamp,
 } from './service-definition.js';
+export { deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData } from './wire/flight-data.js';
+export { cmdDescriptor, pathDescriptor } from './wire/flight-descriptor.js';
+export { decodeSchema, encodeSchema, splitIpcStream, type IpcMessageBytes } from './wire/ipc-message.js';

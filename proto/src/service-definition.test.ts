@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { deserializeFlightData, serializeFlightData } from './flight-data.js';
-import { pathDescriptor } from './flight-descriptor.js';
-import { flightServiceDefinition, type FlightInfo, type PollInfo } from './service-definition.js';
+import type { FlightInfo, PollInfo } from './messages.js';
+import { flightServiceDefinition } from './service-definition.js';
+import { deserializeFlightData, serializeFlightData } from './wire/flight-data.js';
+import { pathDescriptor } from './wire/flight-descriptor.js';
 
 describe('flightServiceDefinition', () => {
   it('declares every FlightService call with its path and streaming shape', () => {

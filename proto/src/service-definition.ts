@@ -14,7 +14,23 @@ import type {
   ServiceDefinition,
 } from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition, type ServiceDefinition as LoadedService } from '@grpc/proto-loader';
-import { deserializeFlightData, serializeFlightData, type FlightData } from './flight-data.js';
+import type {
+  Action,
+  ActionType,
+  Criteria,
+  Empty,
+  FlightData,
+  FlightDescriptor,
+  FlightInfo,
+  HandshakeRequest,
+  HandshakeResponse,
+  PollInfo,
+  PutResult,
+  Result,
+  SchemaResult,
+  Ticket,
+} from './messages.js';
+import { deserializeFlightData, serializeFlightData } from './wire/flight-data.js';
 
 /** Absolute path of flightdeck's flight.proto (package `arrow.flight.protocol`). */
 export const flightProtoPath = fileURLToPath(new URL('../flight.proto', import.meta.url));
@@ -34,94 +50,6 @@ export const flightPackageDefinition: PackageDefinition = loadSync(flightProtoPa
   defaults: true,
   oneofs: true,
 });
-
-export type DescriptorType = 'UNKNOWN' | 'PATH' | 'CMD';
-
-export interface FlightDescriptor {
-  type: DescriptorType;
-  cmd: Buffer;
-  path: string[];
-}
-
-export interface Ticket {
-  ticket: Buffer;
-}
-
-export interface Location {
-  uri: string;
-}
-
-/** google.protobuf.Timestamp. */
-export interface Timestamp {
-  seconds: number;
-  nanos: number;
-}
-
-export interface FlightEndpoint {
-  ticket: Ticket | null;
-  location: Location[];
-  expirationTime?: Timestamp | null;
-  appMetadata?: Uint8Array;
-}
-
-export interface FlightInfo {
-  /** Encapsulated IPC Schema message (see encodeSchema/decodeSchema). */
-  schema: Uint8Array;
-  flightDescriptor?: FlightDescriptor | null;
-  endpoint: FlightEndpoint[];
-  /** -1 when unknown. */
-  totalRecords: number;
-  /** -1 when unknown. */
-  totalBytes: number;
-  ordered?: boolean;
-  appMetadata?: Uint8Array;
-}
-
-export interface PollInfo {
-  info: FlightInfo | null;
-  flightDescriptor?: FlightDescriptor | null;
-  progress?: number;
-  expirationTime?: Timestamp | null;
-}
-
-export interface Criteria {
-  expression: Buffer;
-}
-
-export interface SchemaResult {
-  /** Encapsulated IPC Schema message. */
-  schema: Uint8Array;
-}
-
-export interface PutResult {
-  appMetadata: Uint8Array;
-}
-
-export interface Action {
-  type: string;
-  body: Buffer;
-}
-
-export interface ActionType {
-  type: string;
-  description: string;
-}
-
-export interface Result {
-  body: Uint8Array;
-}
-
-export interface HandshakeRequest {
-  protocolVersion: number;
-  payload: Buffer;
-}
-
-export interface HandshakeResponse {
-  protocolVersion: number;
-  payload: Uint8Array;
-}
-
-export type Empty = Record<string, never>;
 
 /** Method name -> typed grpc-js method definition for every FlightService call. */
 export type FlightServiceDefinition = {

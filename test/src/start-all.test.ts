@@ -58,7 +58,7 @@ describe('npm start', () => {
     child = proc;
     const entry = await ready;
     expect(entry.seeded).toEqual([
-      { dataset: 'bars_1d', status: 'created', rows: 5105 },
+      { dataset: 'bars_1d', status: 'created', rows: 5105 + 4 * 5 },
       { dataset: 'bars_1m', status: 'created', rows: 7800 },
     ]);
 
@@ -68,6 +68,16 @@ describe('npm start', () => {
       body: JSON.stringify({ query: '{ instrument(symbol: "SPX") { latest { ts close } } }' }),
     });
     expect(await res.json()).toEqual({ data: { instrument: { latest: { ts: '2020-04-17T00:00:00.000Z', close: 2874.560059 } } } });
+
+    // The stocks of the minute data have daily bars in the default dataset too.
+    const stocks = await fetch(entry.gateway as string, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ instrument(symbol: "AAPL") { latest { ts } bars { ts } } }' }),
+    });
+    const aapl = ((await stocks.json()) as { data: { instrument: { latest: { ts: string }; bars: { ts: string }[] } } }).data.instrument;
+    expect(aapl.latest.ts).toBe('2024-01-08T00:00:00.000Z');
+    expect(aapl.bars.map((b) => b.ts)).toEqual(['2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05', '2024-01-08'].map((d) => `${d}T00:00:00.000Z`));
 
     const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     proc.kill('SIGTERM');

@@ -115,11 +115,13 @@ describe('supergraph through the gateway', () => {
       daily: week,
       minute: null,
     });
-    // AAPL and MSFT are only in the 1-minute sample: no daily bars, a latest minute bar.
+    // AAPL and MSFT come from the 1-minute sample; their daily bars (sessions aggregated) are seeded
+    // into the default dataset too, so the last daily close is the last minute's close.
     for (const symbol of ['AAPL', 'MSFT']) {
-      expect(bySymbol[symbol].latest).toBeNull();
+      expect(bySymbol[symbol].latest.ts).toBe('2024-01-08T00:00:00.000Z');
       expect(bySymbol[symbol].daily).toEqual([]);
       expect(bySymbol[symbol].minute.ts).toBe('2024-01-08T20:59:00.000Z');
+      expect(bySymbol[symbol].latest.close).toBe(bySymbol[symbol].minute.close);
     }
   });
 
@@ -134,7 +136,7 @@ describe('supergraph through the gateway', () => {
     const client = new FlightClient(flight.url);
     try {
       expect(await seedSampleData(client, { info: () => undefined })).toEqual([
-        { dataset: 'bars_1d', status: 'skipped', rows: 5105 },
+        { dataset: 'bars_1d', status: 'skipped', rows: 5105 + 4 * 5 },
         { dataset: 'bars_1m', status: 'skipped', rows: 7800 },
       ]);
     } finally {

@@ -3,7 +3,7 @@
  * need (https://protobuf.dev/programming-guides/encoding/). Decoding errors are FlightErrors with
  * code INVALID_ARGUMENT naming the message and the fault.
  */
-import { FlightError } from './errors.js';
+import { FlightError } from '../errors.js';
 
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;

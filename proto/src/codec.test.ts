@@ -23,9 +23,12 @@ import {
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { FlightError } from './errors.js';
-import { deserializeFlightData, flightDataSize, serializeFlightData, type FlightData } from './flight-data.js';
-import { pathDescriptor } from './flight-descriptor.js';
-import { decodeFlightData, decodeSchema, encodeFlightData, encodeSchema, splitIpcStream } from './ipc-codec.js';
+import { decodeFlightData } from './decode.js';
+import { encodeFlightData } from './encode.js';
+import type { FlightData } from './messages.js';
+import { deserializeFlightData, flightDataSize, serializeFlightData } from './wire/flight-data.js';
+import { pathDescriptor } from './wire/flight-descriptor.js';
+import { decodeSchema, encodeSchema, splitIpcStream } from './wire/ipc-message.js';
 
 const MS = 1_000_000n;
 const BASE_NS = 1_704_186_000_000_000_000n; // 2024-01-02T09:00:00Z

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FlightError } from './errors.js';
-import { AssembledFlightData, deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData, type FlightData } from './flight-data.js';
+import { FlightError } from '../errors.js';
+import type { FlightData } from '../messages.js';
+import { flightPackageDefinition } from '../service-definition.js';
+import { AssembledFlightData, deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData } from './flight-data.js';
 import { cmdDescriptor, pathDescriptor } from './flight-descriptor.js';
-import { flightPackageDefinition } from './service-definition.js';
 
 const bytes = (...values: number[]): Buffer => Buffer.from(values);
 
@@ -142,7 +143,7 @@ describe('FlightDescriptor', () => {
 
 describe('grpcFramedFlightData', () => {
   it('frames plain and assembled messages as the gRPC prefix plus serializeFlightData, sharing the body', async () => {
-    const { encodeFlightData } = await import('./ipc-codec.js');
+    const { encodeFlightData } = await import('../encode.js');
     const { tableFromArrays } = await import('apache-arrow');
     const table = tableFromArrays({ a: Float64Array.from([1, 2, 3]), b: Int32Array.from([4, 5, 6]) });
     const messages = [];

@@ -5,7 +5,7 @@
  * FlightInfo and SchemaResult are encapsulated.
  */
 import { Message, MessageHeader, Schema } from 'apache-arrow';
-import { FlightError } from './errors.js';
+import { FlightError } from '../errors.js';
 
 const CONTINUATION = -1;
 const ARROW_FILE_MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"

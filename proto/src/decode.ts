@@ -10,9 +10,8 @@
 import { Readable } from 'node:stream';
 import { RecordBatchReader, Table, type RecordBatch, type Schema } from 'apache-arrow';
 import { FlightError } from './errors.js';
-import type { FlightData } from './flight-data.js';
-import { decodeMessageHeader, frameMessageHeader } from './ipc-message.js';
-import type { FlightDescriptor } from './service-definition.js';
+import { decodeMessageHeader, frameMessageHeader } from './wire/ipc-message.js';
+import type { FlightData, FlightDescriptor } from './messages.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -26,6 +25,14 @@ interface IpcReader {
 export interface DecodeFlightDataOptions {
   /** Called when the consumer stops early or calls cancel(), e.g. to cancel the gRPC call. */
   onCancel?: () => void;
+}
+
+/** Decodes a FlightData stream back into record batches (see FlightRecordBatchStream). */
+export function decodeFlightData(
+  messages: AsyncIterable<FlightData> | Iterable<FlightData>,
+  opts: DecodeFlightDataOptions = {},
+): FlightRecordBatchStream {
+  return new FlightRecordBatchStream(messages, opts);
 }
 
 export class FlightRecordBatchStream implements AsyncIterable<RecordBatch> {

@@ -2,9 +2,9 @@
  * FlightDescriptor builders and the hand-written codec FlightData uses for its field 1
  * (FlightDescriptor: type=1 enum, cmd=2 bytes, path=3 repeated string).
  */
-import { FlightError } from './errors.js';
+import { FlightError } from '../errors.js';
 import { lenFieldSize, varintSize, WIRE_LEN, WIRE_VARINT, WireReader, writeVarint } from './protobuf-wire.js';
-import type { DescriptorType, FlightDescriptor } from './service-definition.js';
+import type { DescriptorType, FlightDescriptor } from '../messages.js';
 
 const TYPE_NUMBERS: Record<DescriptorType, number> = { UNKNOWN: 0, PATH: 1, CMD: 2 };
 const TYPE_NAMES: readonly DescriptorType[] = ['UNKNOWN', 'PATH', 'CMD'];

@@ -1,5 +1,5 @@
 /**
- * Record batches <-> FlightData, the shape of the Rust arrow-flight encoder/decoder.
+ * Record batches -> FlightData, the shape of the Rust arrow-flight encoder.
  *
  * Encoding follows the Flight stream order: the Schema message first (also for zero batches), each
  * dictionary before the first batch that uses it (re-sent when a batch brings a different one), then
@@ -12,12 +12,9 @@ import * as ipc from 'apache-arrow/ipc/metadata/message';
 import { compareTypes } from 'apache-arrow/visitor/typecomparator';
 import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { FlightError } from './errors.js';
-import { AssembledFlightData, flightDataSize, type FlightData } from './flight-data.js';
-import { FlightRecordBatchStream, type DecodeFlightDataOptions } from './flight-record-batch-stream.js';
-import type { FlightDescriptor } from './service-definition.js';
+import { AssembledFlightData, flightDataSize } from './wire/flight-data.js';
+import type { FlightData, FlightDescriptor } from './messages.js';
 
-export { decodeSchema, encodeSchema, splitIpcStream, type IpcMessageBytes } from './ipc-message.js';
-export { FlightRecordBatchStream, type DecodeFlightDataOptions } from './flight-record-batch-stream.js';
 
 /** What the Rust encoder targets; well under grpc-js's default 4 MiB receive limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
@@ -42,14 +39,6 @@ export async function* encodeFlightData(
   if (!encoder.started) {
     throw new FlightError('INVALID_ARGUMENT', 'encodeFlightData: no record batches and no opts.schema for the Schema message');
   }
-}
-
-/** Decodes a FlightData stream back into record batches (see FlightRecordBatchStream). */
-export function decodeFlightData(
-  messages: AsyncIterable<FlightData> | Iterable<FlightData>,
-  opts: DecodeFlightDataOptions = {},
-): FlightRecordBatchStream {
-  return new FlightRecordBatchStream(messages, opts);
 }
 
 /** The synchronous, stateful core of encodeFlightData, for callers that drive it batch by batch. */

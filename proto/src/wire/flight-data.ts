@@ -6,17 +6,7 @@
  */
 import { flightDescriptorSize, readFlightDescriptor, writeFlightDescriptor } from './flight-descriptor.js';
 import { lenFieldSize, varintSize, WIRE_LEN, WireReader, writeVarint } from './protobuf-wire.js';
-import type { FlightDescriptor } from './service-definition.js';
-
-export interface FlightData {
-  /** Set on the first message of a DoPut/DoExchange stream only. */
-  flightDescriptor?: FlightDescriptor | null;
-  /** The bare flatbuffer IPC Message: no continuation marker, no length prefix. */
-  dataHeader: Uint8Array;
-  appMetadata: Uint8Array;
-  /** The IPC message body, Message.bodyLength bytes. */
-  dataBody: Uint8Array;
-}
+import type { FlightData, FlightDescriptor } from '../messages.js';
 
 const TAG_DESCRIPTOR = 0x0a;
 const TAG_HEADER = 0x12;
