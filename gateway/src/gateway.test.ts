@@ -1,6 +1,7 @@
 /**
  * The gateway over two stub subgraphs in-process: waits for them, composes by introspection,
- * writes a supergraph with the compose CLI and serves it from SUPERGRAPH_FILE.
+ * writes a supergraph with the compose CLI and serves it from SUPERGRAPH_FILE; and over two stubs
+ * that refuse with HTTP 400, passes their errors through.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { startGateway, type RunningGateway } from './gateway.js';
@@ -153,5 +154,78 @@ describe('gateway', () => {
   it('fails fast naming a bad variable', () => {
     expect(() => loadConfig({ FACADE_URL: 'ftp://x' })).toThrow(/FACADE_URL/);
     expect(() => loadConfig({ GATEWAY_PORT: '70000' })).toThrow(/GATEWAY_PORT/);
+  });
+});
+
+/**
+ * Two stub subgraphs whose `Day` scalar refuses anything but YYYY-MM-DD while validating, so they
+ * answer HTTP 400 with GraphQL errors; the gateway's supergraph cannot see that coming.
+ */
+describe('subgraph refusals', () => {
+  const dayScalar = () =>
+    new GraphQLScalarType({
+      name: 'Day',
+      parseValue: (v) => check(v),
+      parseLiteral: (ast) => check(ast.kind === Kind.STRING ? ast.value : ast.kind),
+    });
+  function check(value: unknown): string {
+    if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+    throw new GraphQLError(`Day must look like 2024-01-02, got ${JSON.stringify(value)}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  function stub(field: string, service: string) {
+    return new ApolloServer({
+      schema: buildSubgraphSchema({
+        typeDefs: parse(`
+          extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+          scalar Day
+          type Query { ${field}(day: Day): String }
+        `),
+        resolvers: { Day: dayScalar(), Query: { [field]: (_: unknown, { day }: { day: string }) => `${service} ${day}` } } as never,
+      }),
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
+    });
+  }
+  let a: ApolloServer;
+  let b: ApolloServer;
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    a = stub('quote', 'financial');
+    b = stub('note', 'users');
+    const fa = await startStandaloneServer(a, { listen: { port: 0, host: '127.0.0.1' } });
+    const fb = await startStandaloneServer(b, { listen: { port: 0, host: '127.0.0.1' } });
+    gw = await startGateway(loadConfig({ GATEWAY_PORT: '0', FACADE_URL: fa.url, USERS_URL: fb.url, LOG_LEVEL: 'silent' }), { logger });
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await a?.stop();
+    await b?.stop();
+  });
+
+  async function post(query: string, variables: Record<string, unknown> = {}) {
+    const res = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    return { status: res.status, body: (await res.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+  }
+
+  it('passes every subgraph error through with its message and code; 400 and no data when every subgraph refused', async () => {
+    const r = await post(`query($d: Day) { quote(day: "monday") note(day: $d) }`, { d: 'tuesday' });
+    expect(r.status).toBe(400);
+    expect(r.body).not.toHaveProperty('data');
+    const errors = [...r.body.errors!].sort((x, y) => x.message.localeCompare(y.message));
+    expect(errors.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+    expect(errors[0]!.message).toMatch(/Day must look like 2024-01-02, got "monday"/);
+    expect(errors[0]!.extensions?.serviceName).toBe('financial');
+    expect(errors[1]!.message).toMatch(/Variable "\$d" got invalid value "tuesday"; Day must look like 2024-01-02/);
+    expect(errors[1]!.extensions?.serviceName).toBe('users');
+    for (const e of errors) expect(e.extensions).not.toHaveProperty('response');
+  });
+
+  it('answers 200 with the data of the subgraph that executed beside the refusal of the other', async () => {
+    const r = await post(`{ quote(day: "monday") note(day: "2024-01-02") }`);
+    expect(r.status).toBe(200);
+    expect(r.body.data).toEqual({ quote: null, note: 'users 2024-01-02' });
+    expect(r.body.errors?.map((e) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(r.body.errors?.[0]?.message).toMatch(/got "monday"/);
   });
 });

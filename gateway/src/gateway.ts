@@ -5,21 +5,18 @@
  * `npm run compose -w gateway`, served as is.
  */
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
 import { createLogger } from './logger.js';
+import { refusalStatusPlugin, SubgraphDataSource, type GatewayContext } from './subgraph-data-source.js';
 import { waitForSubgraphs } from './subgraphs.js';
 
-export interface GatewayContext {
-  reqId: string;
-  log: Logger;
-}
+export type { GatewayContext } from './subgraph-data-source.js';
 
 export interface RunningGateway {
   url: string;
@@ -78,7 +75,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     supergraphSdl,
     logger,
     buildService: ({ url }) =>
-      new RemoteGraphQLDataSource<GatewayContext>({
+      new SubgraphDataSource({
         url,
         willSendRequest({ request, context }) {
           if (context.reqId) request.http?.headers.set('x-request-id', context.reqId);
@@ -89,7 +86,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     gateway,
     logger,
     includeStacktraceInErrorResponses: false,
-    plugins: [requestLogPlugin(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [requestLogPlugin(), refusalStatusPlugin(), ApolloServerPluginCacheControlDisabled()],
   });
   await apollo.start();
 
@@ -98,11 +95,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     service: 'gateway',
     apollo,
     logger,
-    context: async (req) => {
-      const header = req.headers['x-request-id'];
-      const reqId = typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : randomUUID();
-      return { reqId, log: logger.child({ reqId }) };
-    },
+    context: async (_req, { reqId, log }) => ({ reqId, log, subgraphs: { executed: 0, refused: [] } }),
     ready: async () => {
       if (!started) throw new Error('gateway is stopping');
       return { supergraph: supergraphSource };

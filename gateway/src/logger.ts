@@ -1,14 +1,7 @@
-import { pino, type Logger } from 'pino';
+import { createLogger as createServiceLogger, type Logger } from '@flightdeck/graphql-http';
 
-/** The root logger: pino JSON lines on stdout, secrets redacted. */
+/** The gateway root logger (pino JSON lines on stdout, secrets redacted). */
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'gateway' },
-    redact: {
-      paths: ['password', 'token', 'authorization', '*.password', '*.token', '*.authorization', 'req.headers.authorization', 'req.headers.cookie'],
-      censor: '[redacted]',
-    },
-  });
+  return createServiceLogger('gateway', level);
 }
 export type { Logger };

@@ -362,6 +362,36 @@ describe('errors', () => {
     expect(badTime.errors![0]!.message).toMatch(/2024-02-30/);
   });
 
+  it('refuses a NUL or another control character in every string argument with BAD_USER_INPUT naming it, before any Flight call', async () => {
+    const entity = (selection: string) =>
+      `query($v: String) { _entities(representations: [{ __typename: "Instrument", symbol: "AAPL" }]) { ... on Instrument { ${selection} } } }`;
+    const cases: [string, string, (v: string) => Record<string, unknown>][] = [
+      [`query($v: String!) { instrument(symbol: $v) { symbol } }`, 'symbol', (v) => ({ v: `AA${v}PL` })],
+      [`query($v: String!) { bars(symbol: $v) { ts } }`, 'symbol', (v) => ({ v: `AA${v}PL` })],
+      [`query($v: String) { bars(dataset: $v, symbol: "AAPL") { ts } }`, 'dataset', (v) => ({ v: `bars${v}_1d` })],
+      [`query($v: String) { bars(symbol: "AAPL", interval: $v) { ts } }`, 'interval', (v) => ({ v: `1h${v}` })],
+      [entity('bars(dataset: $v) { ts }'), 'dataset', (v) => ({ v: `bars_1m${v}` })],
+      [entity('bars(interval: $v) { ts }'), 'interval', (v) => ({ v: `${v}1d` })],
+      [entity('latest(dataset: $v) { ts }'), 'dataset', (v) => ({ v: `${v}bars_1m` })],
+      [
+        `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Instrument { bars { ts } } } }`,
+        'symbol',
+        (v) => ({ reps: [{ __typename: 'Instrument', symbol: `AA${v}PL` }] }),
+      ],
+    ];
+    for (const control of ['\u0000', '\u0007']) {
+      for (const [query, field, variables] of cases) {
+        recorder.reset();
+        const r = await gql(facade, query, variables(control));
+        const label = `${JSON.stringify(control)} in ${field}: ${query}`;
+        expect.soft(errorCodes(r), label).toEqual(['BAD_USER_INPUT']);
+        expect.soft(r.errors?.[0]?.extensions?.field, label).toBe(field);
+        expect.soft(r.errors?.[0]?.message, label).toMatch(new RegExp(`^${field} must not contain control characters \\(U\\+00${control === '\u0000' ? '00' : '07'} at`));
+        expect.soft(recorder.calls, label).toEqual([]);
+      }
+    }
+  });
+
   it('enforces depth, alias and cost limits, naming the limit', async () => {
     const depth = await gql(tight, `{ datasets { fields { name } } }`);
     expect(errorCodes(depth)).toEqual(['GRAPHQL_VALIDATION_FAILED']);

@@ -2,7 +2,6 @@
  * `startFacade(config)`: the financial subgraph (Apollo Federation 2) on its own HTTP server.
  * Tests call it in-process on port 0, optionally with their own Flight client.
  */
-import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -84,10 +83,7 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
     service: 'graphql-facade',
     apollo,
     logger,
-    context: async (req) => {
-      const header = req.headers['x-request-id'];
-      const reqId = typeof header === 'string' && header.length <= 128 ? header : randomUUID();
-      const log = logger.child({ reqId });
+    context: async (_req, { log }) => {
       const reader = new BarReader(flight, catalog, log);
       return { log, loaders: createLoaders(reader, catalog, new RowBudget(config.maxRows)) };
     },

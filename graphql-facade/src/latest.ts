@@ -20,7 +20,7 @@
  */
 import type { Bar, BarShape } from './bar-rows.js';
 import type { BarReader } from './bar-reader.js';
-import { formatIsoNs, parseIsoNs } from './date-time.js';
+import { formatIsoNs, parseIsoNs } from '@flightdeck/contract';
 import { facadeError } from './errors.js';
 import type { DatasetDescription } from './flight-port.js';
 
@@ -106,7 +106,7 @@ function timeBounds(d: DatasetDescription): { oldest: bigint; newest: bigint; ne
     if (p.rows === 0) continue;
     const min = parseIsoNs(p.min_time);
     const max = parseIsoNs(p.max_time);
-    if (min === undefined || max === undefined) continue;
+    if (min === null || max === null) continue;
     if (oldest === undefined || min < oldest) oldest = min;
     if (newest === undefined || max > newest) {
       newest = max;

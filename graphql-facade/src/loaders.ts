@@ -8,7 +8,7 @@ import type { Bar } from './bar-rows.js';
 import { groupBySymbol } from './bar-rows.js';
 import type { BarReader } from './bar-reader.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
-import { formatIsoNs } from './date-time.js';
+import { formatIsoNs } from '@flightdeck/contract';
 import { latestBars } from './latest.js';
 import type { RowBudget } from './row-budget.js';
 

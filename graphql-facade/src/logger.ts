@@ -1,14 +1,7 @@
-import { pino, type Logger } from 'pino';
+import { createLogger as createServiceLogger, type Logger } from '@flightdeck/graphql-http';
 
-/** The root logger: pino JSON lines on stdout, secrets redacted. */
+/** The graphql-facade root logger (pino JSON lines on stdout, secrets redacted). */
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'graphql-facade' },
-    redact: {
-      paths: ['password', 'token', 'authorization', '*.password', '*.token', '*.authorization', 'req.headers.authorization', 'req.headers.cookie'],
-      censor: '[redacted]',
-    },
-  });
+  return createServiceLogger('graphql-facade', level);
 }
 export type { Logger };

@@ -1,9 +1,14 @@
-/** Resolvers: each validates its arguments and becomes Flight calls through the request's loaders. */
+/**
+ * Resolvers: each validates its arguments and becomes Flight calls through the request's loaders.
+ * Every resolver that takes input (arguments, or an entity representation) passes it to
+ * {@link checkArguments} first, so no string with a control character reaches Flight.
+ */
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { INTERVALS, isInterval } from '@flightdeck/contract';
+import { argumentsFault, DateTimeScalar } from '@flightdeck/graphql-http';
 import type { Logger } from 'pino';
 import type { Bar } from './bar-rows.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
-import { DateTimeScalar } from './date-time.js';
 import { facadeError, toGraphQLError } from './errors.js';
 import type { DatasetDescription, FlightPort } from './flight-port.js';
 import type { BarArgs, FacadeLoaders } from './loaders.js';
@@ -19,8 +24,6 @@ export interface ResolverDeps {
   defaultDataset: string;
 }
 
-/** Flight's resample intervals (shared/CONTRACT.md, Descriptors). */
-export const INTERVALS = ['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'] as const;
 const SYMBOL = /^[\x21-\x7e]{1,64}$/;
 
 interface InstrumentRef {
@@ -35,6 +38,15 @@ interface RawBarArgs {
   limit?: number | null;
 }
 
+/**
+ * No string input may hold a C0 or C1 control character (NUL, BEL, tab, newline, DEL, ...): none
+ * belongs in a symbol, a dataset name or an interval. BAD_USER_INPUT naming the argument.
+ */
+function checkArguments(args: object): void {
+  const fault = argumentsFault(args);
+  if (fault !== undefined) throw facadeError('BAD_USER_INPUT', fault.message, { field: fault.field });
+}
+
 function checkSymbol(symbol: string): string {
   if (!SYMBOL.test(symbol)) {
     throw facadeError('BAD_USER_INPUT', `symbol ${JSON.stringify(symbol)} must be 1 to 64 printable ASCII characters without spaces`, {
@@ -46,7 +58,7 @@ function checkSymbol(symbol: string): string {
 
 function barArgs(raw: RawBarArgs, defaultDataset: string): BarArgs {
   const interval = raw.interval ?? undefined;
-  if (interval !== undefined && !(INTERVALS as readonly string[]).includes(interval)) {
+  if (interval !== undefined && !isInterval(interval)) {
     throw facadeError('BAD_USER_INPUT', `interval ${JSON.stringify(interval)} must be one of ${INTERVALS.join(', ')}`, { field: 'interval' });
   }
   const limit = raw.limit ?? undefined;
@@ -62,9 +74,10 @@ function barArgs(raw: RawBarArgs, defaultDataset: string): BarArgs {
   };
 }
 
-/** Runs a resolver body; whatever it throws leaves as a GraphQLError with `extensions.code`. */
-async function guard<T>(run: () => Promise<T>): Promise<T> {
+/** Checks a resolver's input, runs its body; whatever it throws leaves as a GraphQLError with `extensions.code`. */
+async function guard<T>(input: object, run: () => Promise<T>): Promise<T> {
   try {
+    checkArguments(input);
     return await run();
   } catch (err) {
     throw toGraphQLError(err);
@@ -90,7 +103,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
     DateTime: DateTimeScalar,
     Query: {
       datasets: () =>
-        guard(async () => {
+        guard({}, async () => {
           const names: string[] = [];
           for await (const info of flight.listFlights()) {
             const name = info.flightDescriptor?.path?.[0];
@@ -100,7 +113,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
           return descriptions.map(datasetOf);
         }),
       instrument: (_: unknown, args: { symbol: string }, ctx: FacadeContext) =>
-        guard(async (): Promise<InstrumentRef | null> => {
+        guard(args, async (): Promise<InstrumentRef | null> => {
           const symbol = checkSymbol(args.symbol);
           if (await hasSymbolIn(ctx, defaultDataset, symbol)) return { symbol };
           const others: string[] = [];
@@ -112,14 +125,17 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
           return answers.some(Boolean) ? { symbol } : null;
         }),
       bars: (_: unknown, args: RawBarArgs & { symbol: string }, ctx: FacadeContext) =>
-        guard(() => ctx.loaders.bars(barArgs(args, defaultDataset), checkSymbol(args.symbol))),
+        guard(args, () => ctx.loaders.bars(barArgs(args, defaultDataset), checkSymbol(args.symbol))),
     },
     Instrument: {
-      __resolveReference: (ref: InstrumentRef): InstrumentRef => ({ symbol: ref.symbol }),
+      __resolveReference: (ref: InstrumentRef): InstrumentRef => {
+        checkArguments({ symbol: ref.symbol });
+        return { symbol: ref.symbol };
+      },
       bars: (parent: InstrumentRef, args: RawBarArgs, ctx: FacadeContext) =>
-        guard(() => ctx.loaders.bars(barArgs(args, defaultDataset), parent.symbol)),
+        guard(args, () => ctx.loaders.bars(barArgs(args, defaultDataset), parent.symbol)),
       latest: (parent: InstrumentRef, args: { dataset?: string | null }, ctx: FacadeContext) =>
-        guard((): Promise<Bar | null> => ctx.loaders.latest(args.dataset ?? defaultDataset, parent.symbol)),
+        guard(args, (): Promise<Bar | null> => ctx.loaders.latest(args.dataset ?? defaultDataset, parent.symbol)),
     },
   };
 }

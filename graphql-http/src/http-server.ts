@@ -1,24 +1,76 @@
 /**
- * A small node:http front for Apollo Server: `POST|GET /graphql`, `GET /healthz` (liveness) and
- * `GET /readyz` (readiness, 503 while a dependency is down). Apollo Server 5 ships no HTTP
- * framework integration in core; this is its standalone server minus Express, plus the probes.
+ * The one HTTP front of the three GraphQL processes (facade, user service, gateway), on node:http:
+ * `POST|GET /graphql` into Apollo Server, `GET /healthz` (liveness), `GET /readyz` (readiness, 503
+ * while a dependency is down) and `GET /metrics` (Prometheus). Apollo Server 5 ships no HTTP
+ * framework integration in core; this is its standalone server minus Express, plus the probes,
+ * request ids and the body limit.
+ *
+ * - Every response carries `x-request-id`: the client's when it is 1-128 of `A-Z a-z 0-9 _ . : -`,
+ *   else a new UUID. The context factory gets it, with a child logger that logs it.
+ * - Transport faults get a GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`:
+ *   400 `BAD_REQUEST` (body not JSON), 404 `NOT_FOUND` (no such route), 405 `METHOD_NOT_ALLOWED`
+ *   (with `allow`), 413 `PAYLOAD_TOO_LARGE`, 500 `INTERNAL_SERVER_ERROR` (message `internal error`;
+ *   the cause is logged, never sent).
+ * - A body over MAX_BODY_BYTES (a Content-Length over it is refused before a byte of the body is
+ *   read) is answered at once: the whole 413 with `connection: close`. The connection then keeps
+ *   reading, and discarding, what the client still sends until its body ends, it closes, or
+ *   LINGER_MS pass; only then is it closed. Closing while the client is still sending would reset
+ *   the connection, and a reset can destroy the 413 in the client's receive buffer before the client
+ *   reads it (the "lingering close" of Apache and nginx). A keep-alive client opens a new connection
+ *   for its next request.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
 import type { Logger } from 'pino';
 import { HttpMetrics } from './http-metrics.js';
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest request body accepted; GraphQL documents for these schemas are small. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** How long a connection refused with 413 keeps discarding the rest of the body before it is closed. */
+const LINGER_MS = 5000;
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** Routes and the methods each allows. */
+const ROUTES: Readonly<Record<string, readonly string[]>> = {
+  '/graphql': ['GET', 'POST'],
+  '/healthz': ['GET', 'HEAD'],
+  '/readyz': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
+};
+const CODE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  500: 'INTERNAL_SERVER_ERROR',
+};
+
+/** What the front knows of a request before the GraphQL context is made. */
+export interface RequestScope {
+  reqId: string;
+  /** The process logger's child for this request (`reqId` bound). */
+  log: Logger;
+}
 
 export interface HttpFrontOptions<TContext extends BaseContext> {
   apollo: ApolloServer<TContext>;
-  context: (req: IncomingMessage) => Promise<TContext>;
-  /** Readiness: resolves with details, rejects when not ready. */
+  context: (req: IncomingMessage, scope: RequestScope) => Promise<TContext>;
+  /** Readiness: resolves with details, rejects when not ready (a {@link NotReady} adds details to the 503). */
   ready: () => Promise<Record<string, unknown>>;
   logger: Logger;
   /** Labels the process's metrics (`service` label) at `GET /metrics`. */
   service: string;
+}
+
+/** A readiness failure whose details go into the 503 body beside `error`. */
+export class NotReady extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
 }
 
 export interface RunningHttpServer {
@@ -27,84 +79,190 @@ export interface RunningHttpServer {
   url: string;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw Object.assign(new Error(`request body exceeds ${MAX_BODY_BYTES} bytes`), { status: 413 });
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function errorBody(status: number, message: string): unknown {
+  return { errors: [{ message, extensions: { code: CODE_BY_STATUS[status] ?? 'BAD_REQUEST' } }] };
+}
+
+const tooLarge = () => new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+
+/**
+ * The whole body as UTF-8. Rejects with 413 as soon as the body is known to be over the limit,
+ * from its Content-Length before reading anything, or once the bytes read pass it; the rest is
+ * left unread.
+ */
+function readBody(req: IncomingMessage): Promise<string> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      stop();
+      reject(tooLarge());
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error) => {
+      stop();
+      reject(error);
+    };
+    const onClose = () => {
+      stop();
+      reject(new Error('the client closed the connection before its body ended'));
+    };
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/**
+ * Answers 413 in full at once with `connection: close`, discards the rest of the body, and ends
+ * the response (so node:http closes the connection) only when the body ended, the client closed,
+ * or LINGER_MS passed. See the module comment for why it lingers.
+ */
+function refuseBody(req: IncomingMessage, res: ServerResponse, error: HttpError): void {
+  const text = JSON.stringify(errorBody(error.status, error.message));
+  res.writeHead(error.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    connection: 'close',
+  });
+  res.write(text);
+  const close = () => {
+    clearTimeout(timer);
+    req.off('end', close).off('close', close);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  req.once('end', close).once('close', close);
+  req.resume();
 }
 
 export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOptions<TContext>): Server {
   const { apollo, logger } = opts;
   const metrics = new HttpMetrics(opts.service);
-  const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, search: string) => {
+
+  const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string, scope: RequestScope) => {
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
     }
     let body: unknown;
-    if (req.method === 'POST') {
+    if (method === 'POST') {
       const text = await readBody(req);
       const type = headers.get('content-type') ?? '';
       if (/^application\/(graphql-response\+)?json/i.test(type) && text !== '') {
         try {
           body = JSON.parse(text);
         } catch (err) {
-          sendJson(res, 400, { errors: [{ message: `request body is not JSON: ${(err as Error).message}`, extensions: { code: 'BAD_REQUEST' } }] });
-          return;
+          throw new HttpError(400, `request body is not JSON: ${(err as Error).message}`);
         }
       } else {
         body = text;
       }
     }
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search, body },
-      context: () => opts.context(req),
+      httpGraphQLRequest: { method, headers, search: url.search, body },
+      context: () => opts.context(req, scope),
     });
     await sendGraphQLResponse(res, response, metrics);
   };
 
-  return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const started = performance.now();
-    res.once('finish', () => {
-      const graphql = url.pathname === '/graphql';
-      metrics.observe(graphql ? '/graphql' : url.pathname === '/metrics' || url.pathname === '/healthz' || url.pathname === '/readyz' ? url.pathname : 'other', res.statusCode, graphql ? (performance.now() - started) / 1000 : null);
-    });
-    const route = async () => {
-      if (url.pathname === '/graphql') return handleGraphQL(req, res, url.search);
-      if (req.method === 'GET' && url.pathname === '/metrics') return metrics.send(res);
-      if (req.method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (req.method === 'GET' && url.pathname === '/readyz') {
+  const route = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string, scope: RequestScope) => {
+    const allowed = ROUTES[url.pathname];
+    if (allowed === undefined) throw new HttpError(404, `no route for ${method} ${url.pathname}; GraphQL is served at POST /graphql`);
+    if (!allowed.includes(method)) {
+      throw new HttpError(405, `${method} is not allowed on ${url.pathname}; use ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
+    }
+    switch (url.pathname) {
+      case '/graphql':
+        return graphql(req, res, url, method, scope);
+      case '/metrics':
+        return metrics.send(res);
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      default:
         try {
           return sendJson(res, 200, { status: 'ready', ...(await opts.ready()) });
         } catch (err) {
-          return sendJson(res, 503, { status: 'unavailable', error: (err as Error).message });
+          const details = err instanceof NotReady ? err.details : {};
+          return sendJson(res, 503, { status: 'unavailable', ...details, error: (err as Error).message });
         }
-      }
-      return sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}; GraphQL is served at /graphql` });
-    };
-    route().catch((err: unknown) => {
-      const status = (err as { status?: number }).status ?? 500;
-      if (status >= 500) logger.error({ err }, 'http request failed');
-      if (!res.headersSent) sendJson(res, status, { errors: [{ message: (err as Error).message }] });
-      else res.destroy();
+    }
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const incoming = req.headers['x-request-id'];
+    const reqId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const log = logger.child({ reqId });
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const started = performance.now();
+    res.setHeader('x-request-id', reqId);
+    res.once('finish', () => {
+      const known = ROUTES[url.pathname] === undefined ? 'other' : url.pathname;
+      const seconds = (performance.now() - started) / 1000;
+      metrics.observe(known, res.statusCode, known === '/graphql' ? seconds : null);
+      log.debug({ method, path: url.pathname, status: res.statusCode, ms: Math.round(seconds * 10_000) / 10 }, 'request done');
     });
+    route(req, res, url, method, { reqId, log }).catch((error: unknown) => {
+      if (res.headersSent || res.destroyed || req.socket.destroyed) {
+        if (req.socket.destroyed && !res.headersSent) log.info({ error: (error as Error).message }, 'client went away');
+        else log.error({ err: error }, 'request failed after the response started');
+        res.destroy();
+        return;
+      }
+      if (error instanceof HttpError) {
+        log.info({ status: error.status, error: error.message }, 'request refused');
+        if (error.status === 413) refuseBody(req, res, error);
+        else sendJson(res, error.status, errorBody(error.status, error.message), error.headers);
+        return;
+      }
+      log.error({ err: error }, 'request failed');
+      sendJson(res, 500, errorBody(500, 'internal error'));
+    });
+  };
+  const server = createServer(handle);
+  // `Expect: 100-continue` (curl sends it for bodies over 1 MiB): a body declared over the limit gets
+  // its 413 instead of the go-ahead, so it is never sent.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > MAX_BODY_BYTES)) res.writeContinue();
+    handle(req, res);
   });
+  // Keep-alive sockets must not outlive a restart by minutes; a request (≤ 1 MiB) arrives within 30 s.
+  server.keepAliveTimeout = 5_000;
+  server.requestTimeout = 30_000;
+  return server;
 }
 
 /** Writes Apollo's answer to a node:http response, counting the GraphQL errors it carries. */
-export async function sendGraphQLResponse(res: ServerResponse, response: HTTPGraphQLResponse, metrics: HttpMetrics): Promise<void> {
+async function sendGraphQLResponse(res: ServerResponse, response: HTTPGraphQLResponse, metrics: HttpMetrics): Promise<void> {
   for (const [key, value] of response.headers) res.setHeader(key, value);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') {
@@ -143,4 +301,3 @@ export function closeServer(server: Server, graceMs = 5000): Promise<void> {
   });
 }
 
-export { HttpMetrics } from './http-metrics.js';

@@ -11,7 +11,8 @@ import { createLogger as flightLogger, DatasetStore, loadConfig as loadFlightCon
 import { loadConfig as loadGatewayConfig, startGateway, type RunningGateway } from '@flightdeck/gateway';
 import { loadConfig as loadFacadeConfig, startFacade, type RunningFacade } from '@flightdeck/graphql-facade';
 import { FlightClient } from '@flightdeck/proto';
-import { loadConfig as loadUsersConfig, startUserService, type RunningUserService } from '@flightdeck/user-service';
+import { loadConfig as loadUsersConfig, startUserService, userSubgraphSchema, type RunningUserService } from '@flightdeck/user-service';
+import type { GraphQLScalarType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSp500Csv, seedSampleData, sp500CsvPath } from '../../scripts/seed-data.js';
 
@@ -158,6 +159,26 @@ describe('supergraph through the gateway', () => {
       '2024-01-02T19:00:00.000Z',
       '2024-01-02T20:00:00.000Z',
     ]);
+  });
+
+  it('one DateTime for the supergraph: both subgraphs take and print the same forms', async () => {
+    const inputs = ['2024-01-02', '2024-01-02T09:30', '2024-01-02 09:30:00.5+01:00', '2024-01-02T09:30:00.123456789Z', 'yesterday', '2024-02-30', '2020-13-45'];
+    const userScalar = userSubgraphSchema.getType('DateTime') as GraphQLScalarType;
+    for (const input of inputs) {
+      const viaFacade = await gql(`query($t: DateTime) { bars(dataset: "bars_1m", symbol: "AAPL", from: $t, limit: 1) { ts } }`, { t: input });
+      let userAccepts = true;
+      try {
+        userScalar.parseValue(input);
+      } catch {
+        userAccepts = false;
+      }
+      expect(viaFacade.errors === undefined, `facade on ${input}`).toBe(userAccepts);
+    }
+    const created = await gql(`mutation { createUser(email: "dt@example.com", name: "Dt") { createdAt } }`);
+    const bar = await gql(`{ bars(dataset: "bars_1m", symbol: "AAPL", limit: 1) { ts } }`);
+    for (const printed of [created.data.createUser.createdAt, bar.data.bars[0].ts]) {
+      expect(printed).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    }
   });
 
   it('counts requests and error codes at /metrics on each GraphQL process', async () => {

@@ -1,14 +1,7 @@
-import { pino, type Logger } from 'pino';
+import { createLogger as createServiceLogger, type Logger } from '@flightdeck/graphql-http';
 
-/** The root logger: pino JSON lines on stdout, secrets (and database URLs, which may hold one) redacted. */
+/** The user service's root logger; database URLs, which may hold a password, are redacted too. */
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'user-service' },
-    redact: {
-      paths: ['password', 'token', 'authorization', 'databaseUrl', '*.password', '*.token', '*.authorization', '*.databaseUrl', 'req.headers.authorization', 'req.headers.cookie'],
-      censor: '[redacted]',
-    },
-  });
+  return createServiceLogger('user-service', level, ['databaseUrl']);
 }
 export type { Logger };

@@ -134,6 +134,44 @@ describe.each(testBackends)('user service on $name', (backend) => {
     expect(count[0]?.n).toBe(0);
   });
 
+  it('refuses a NUL or another control character in every string argument with BAD_USER_INPUT naming it', async () => {
+    const user = await createUser('control@example.com', 'Control');
+    const list = await createWatchlist(user.id, 'Controlled');
+    const before = logs.lines.length;
+    const cases: Array<[string, string, Record<string, unknown>, (c: string) => Record<string, unknown>]> = [
+      [CREATE_USER, 'email', { email: 'fresh@example.com', name: 'Fresh' }, (c) => ({ email: `fr${c}esh@example.com` })],
+      [CREATE_USER, 'name', { email: 'fresh@example.com', name: 'Fresh' }, (c) => ({ name: `Fr${c}esh` })],
+      [CREATE_WATCHLIST, 'userId', { userId: user.id, name: 'Fresh' }, (c) => ({ userId: `${user.id}${c}` })],
+      [CREATE_WATCHLIST, 'name', { userId: user.id, name: 'Fresh' }, (c) => ({ name: `Fr${c}esh` })],
+      [ADD, 'watchlistId', { id: list.id, symbol: 'AAPL' }, (c) => ({ id: `${c}${list.id}` })],
+      [ADD, 'symbol', { id: list.id, symbol: 'AAPL' }, (c) => ({ symbol: `AA${c}PL` })],
+      [REMOVE, 'watchlistId', { id: list.id, symbol: 'AAPL' }, (c) => ({ id: `${list.id}${c}` })],
+      [REMOVE, 'symbol', { id: list.id, symbol: 'AAPL' }, (c) => ({ symbol: `AAPL${c}` })],
+      [DELETE, 'id', { id: list.id }, (c) => ({ id: `${list.id}${c}` })],
+      ['query ($id: ID!) { user(id: $id) { id } }', 'id', { id: user.id }, (c) => ({ id: `${user.id}${c}` })],
+      [
+        'query ($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id } } }',
+        'id',
+        {},
+        (c) => ({ reps: [{ __typename: 'User', id: `${user.id}${c}` }] }),
+      ],
+    ];
+    for (const control of ['\u0000', '\u0007']) {
+      for (const [query, field, valid, bad] of cases) {
+        const r = await graphql(url, query, { ...valid, ...bad(control) });
+        const label = `${JSON.stringify(control)} in ${field}`;
+        expect.soft(codes(r), label).toEqual(['BAD_USER_INPUT']);
+        expect.soft(r.errors?.[0]?.extensions?.field, label).toBe(field);
+        expect.soft(r.errors?.[0]?.message, label).toMatch(new RegExp(`^${field} must not contain control characters`));
+      }
+    }
+    expect(logs.lines.slice(before).filter((l) => (l.level as number) >= 50)).toEqual([]);
+    const stored = await rows(database, sql`select count(*)::int as n from users where email like 'fr%esh@example.com'`);
+    expect(stored[0]?.n).toBe(0);
+    const read = await graphql(url, 'query ($id: ID!) { user(id: $id) { watchlists { name symbols } } }', { id: user.id });
+    expect(read.data?.user).toEqual({ watchlists: [{ name: 'Controlled', symbols: [] }] });
+  });
+
   it('creates watchlists, refusing unknown users and duplicate names', async () => {
     const user = await createUser('lists@example.com');
     const created = await graphql(url, CREATE_WATCHLIST, { userId: user.id, name: ' Tech ' });

@@ -3,12 +3,12 @@
  * or an embedding process); `startUserService` opens and migrates the configured database first and
  * closes it again on `close()`. `main.ts` only reads config and calls the latter.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, createHttpFront, listen, NotReady } from '@flightdeck/graphql-http';
 import type { UserServiceConfig } from './config.js';
 import { openDatabase, type Backend, type Database } from './db/connect.js';
 import { createApollo } from './graphql/apollo.js';
-import { createRequestHandler } from './http/request-handler.js';
+import type { UserContext } from './graphql/context.js';
+import { createLoaders } from './graphql/loaders.js';
 import { createLogger, type Logger } from './logger.js';
 import { UserStore } from './user-store.js';
 
@@ -32,58 +32,51 @@ export interface RunningUserService {
   close(graceMs?: number): Promise<void>;
 }
 
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen({ host, port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  return server.address() as AddressInfo;
-}
-
 export async function createUserService(deps: UserServiceDeps): Promise<RunningUserService> {
   const { database, logger } = deps;
   const host = deps.host ?? '127.0.0.1';
   const store = new UserStore(database.db);
-  const server = createServer();
-  // Keep-alive sockets from the gateway must not outlive a restart by minutes.
-  server.keepAliveTimeout = 5_000;
-  server.requestTimeout = 30_000;
-  const apollo = createApollo(server, logger);
+  const apollo = createApollo(logger);
   await apollo.start();
-  server.on('request', createRequestHandler({ apollo, database, store, logger }));
+  // The HTTP front the three GraphQL processes share (graphql-http): routes, request ids, body limit.
+  const http = createHttpFront<UserContext>({
+    service: 'user-service',
+    apollo,
+    logger,
+    context: async (_req, { reqId, log }) => ({ store, loaders: createLoaders(store), logger: log, reqId }),
+    ready: async () => {
+      try {
+        await database.ping();
+      } catch (error) {
+        logger.warn({ err: error }, 'database unreachable');
+        // The cause stays in the log: driver errors may name hosts and users.
+        throw new NotReady('database unreachable', { database: database.backend });
+      }
+      return { database: database.backend };
+    },
+  });
 
-  let address: AddressInfo;
+  let port: number;
+  let url: string;
   try {
-    address = await listen(server, host, deps.port ?? 0);
+    ({ port, url } = await listen(http, host, deps.port ?? 0));
   } catch (error) {
     await apollo.stop();
     throw error;
   }
-  const url = `http://${formatHost(host)}:${address.port}/graphql`;
 
   let closing: Promise<void> | undefined;
   return {
     url,
-    port: address.port,
+    port,
     host,
     backend: database.backend,
     close(graceMs = 10_000) {
       closing ??= (async () => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
         try {
-          // The drain plugin closes the server and waits for in-flight requests.
-          await apollo.stop();
+          await closeServer(http, graceMs);
         } finally {
-          clearTimeout(force);
+          await apollo.stop();
         }
       })();
       return closing;

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { isId, parseEmail, parseName, parseSymbol } from './validation.js';
+import { checkText, isId, parseEmail, parseName, parseSymbol } from './validation.js';
 
 function fault(run: () => unknown): { code: unknown; field: unknown; message: string } | undefined {
   try {
@@ -39,6 +39,29 @@ describe('parseEmail', () => {
     const f = fault(() => parseEmail(email));
     expect(f).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
     expect(f?.message).toContain(JSON.stringify(email));
+  });
+});
+
+describe('control characters', () => {
+  it.each(['a\u0000b@example.com', 'a\u0007b@example.com', 'a\u007fb@example.com', 'a\u0085b@example.com', 'ab@exam\u0000ple.com'])(
+    'parseEmail refuses %j naming the field',
+    (email) => {
+      const f = fault(() => parseEmail(email));
+      expect(f).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
+      expect(f?.message).toMatch(/^email must not contain control characters \(U\+00[0-9A-F]{2} at character \d+\)$/);
+    },
+  );
+
+  it.each([
+    ['symbol', () => parseSymbol('AA\u0000PL')],
+    ['name', () => parseName('Ada\u0007', 'name', 10)],
+    ['id', () => checkText('0b7a1a3e-8f0e-4d5c-9a55-3e0f2b1c4d5e\u0000', 'id')],
+  ])('%s: refused naming the field', (field, run) => {
+    expect(fault(run)).toMatchObject({ code: 'BAD_USER_INPUT', field });
+  });
+
+  it('checkText returns the text when it holds none', () => {
+    expect(checkText(' AAPL ', 'symbol')).toBe(' AAPL ');
   });
 });
 

@@ -3,9 +3,7 @@
  * are logged at info; anything else is logged at error and reaches the client only as
  * "internal error" (driver errors carry SQL and parameters).
  */
-import type { Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
@@ -45,14 +43,14 @@ const logErrors: ApolloServerPlugin<UserContext> = {
   },
 };
 
-export function createApollo(httpServer: Server, logger: Logger): ApolloServer<UserContext> {
+export function createApollo(logger: Logger): ApolloServer<UserContext> {
   return new ApolloServer<UserContext>({
     schema: userSubgraphSchema,
     logger,
     includeStacktraceInErrorResponses: false,
     // main.ts owns SIGINT/SIGTERM: it stops the server, then closes the database.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), logErrors],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), logErrors],
     formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
       const code = formatted.extensions?.code;
       if (isExpected(error) && code !== INTERNAL && code !== undefined) return formatted;

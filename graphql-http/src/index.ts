@@ -1,0 +1,19 @@
+/**
+ * @flightdeck/graphql-http: what the three GraphQL processes (facade, user service, gateway) share:
+ * the node:http front (/graphql, probes, metrics, request ids, body limit), the root logger, the
+ * supergraph's one DateTime scalar, and the control-character rule for string inputs.
+ */
+export { DateTimeScalar, parseDateTime, serializeDateTime } from './date-time.js';
+export { HttpMetrics } from './http-metrics.js';
+export {
+  closeServer,
+  createHttpFront,
+  listen,
+  MAX_BODY_BYTES,
+  NotReady,
+  type HttpFrontOptions,
+  type RequestScope,
+  type RunningHttpServer,
+} from './http-server.js';
+export { argumentsFault, textFault, type TextFault } from './input-text.js';
+export { createLogger, type Logger } from './logger.js';
