@@ -11,6 +11,7 @@ export default defineConfig({
     projects: [
       { test: { name: 'contract', include: ['contract/src/**/*.test.ts'] } },
       { test: { name: 'proto', include: ['proto/src/**/*.test.ts'] } },
+      { test: { name: 'client', include: ['client/src/**/*.test.ts'] } },
       { test: { name: 'flight-server', include: ['flight-server/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { resolve: graphqlRealm, test: { name: 'user-service', include: ['user-service/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { resolve: graphqlRealm, test: { name: 'graphql-http', include: ['graphql-http/src/**/*.test.ts'] } },

@@ -1,17 +1,26 @@
 /**
  * `npm run bench`: flightdeck against a pyarrow Flight server on the same data, on this machine, in
- * one run. Prints the table, the targets met or not, and writes bench/results/<date>-<mode>.json
- * and bench/results/latest.md. Creates the Python venv (scripts/setup-python.mjs) when missing.
+ * one run. Prints the table and the targets met or not, and writes <date>-<mode>.json and latest.md
+ * into a new directory under the OS temp dir, or into bench/results/ with --save (see config.ts).
+ * Creates the Python venv (scripts/setup-python.mjs) when missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchRun } from './bench-run.js';
-import { loadConfig, USAGE } from './config.js';
+import { loadConfig, USAGE, type ResultsTarget } from './config.js';
 import { killAllStarted } from './processes.js';
 import { renderMarkdown, renderTargets, renderText, toJson, type BenchReport } from './report.js';
+import { concurrentDoget } from './scenarios/concurrent-doget.js';
+import { dogetCold } from './scenarios/doget-cold.js';
+import { dogetHot } from './scenarios/doget-hot.js';
+import { doputIngest } from './scenarios/doput-ingest.js';
+import { graphqlLatency } from './scenarios/graphql-latency.js';
+import { loopback } from './scenarios/loopback.js';
+import { selective } from './scenarios/selective.js';
+import { upsert } from './scenarios/upsert.js';
 
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const python = join(root, '.venv', 'bin', 'python');
@@ -22,6 +31,30 @@ function git(args: string[]): string {
   } catch {
     return '';
   }
+}
+
+/** The directory the report files go to, or null for none. */
+function resultsDir(target: ResultsTarget, date: string): string | null {
+  switch (target.kind) {
+    case 'temp':
+      return join(tmpdir(), 'flightdeck-bench', `${date.slice(0, 19).replaceAll(':', '-')}Z`);
+    case 'save':
+      return join(root, 'bench', 'results');
+    case 'dir':
+      return target.dir;
+    case 'none':
+      return null;
+    default: {
+      const never: never = target;
+      return never;
+    }
+  }
+}
+
+/** A path as the user would type it from here: relative inside the working directory, else absolute. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 function pyarrowVersion(): string {
@@ -79,19 +112,19 @@ async function main(): Promise<number> {
   let failure: unknown;
   try {
     await run.setup();
-    if (cfg.only === null || cfg.only.has('loopback')) await run.scenario('loopback', 'loopback TCP limit', () => run.loopback());
+    if (cfg.only === null || cfg.only.has('loopback')) await run.scenario('loopback', 'loopback TCP limit', loopback);
     let ingested = false;
-    await run.scenario('ingest', 'DoPut ingest', async () => {
-      await run.ingest();
+    await run.scenario('ingest', 'DoPut ingest', async (r) => {
+      await doputIngest(r);
       ingested = true;
     });
     if (ingested) {
-      await run.scenario('cold', 'DoGet full scan, cold', () => run.coldScan());
-      await run.scenario('selective', 'selective query', () => run.selective());
-      await run.scenario('hot', 'DoGet full scan, hot', () => run.hotScan());
-      await run.scenario('concurrent', 'concurrent DoGets', () => run.concurrent());
-      await run.scenario('upsert', 'upsert ingest', () => run.upsert());
-      await run.scenario('graphql', 'GraphQL via gateway', () => run.graphql());
+      await run.scenario('cold', 'DoGet full scan, cold', dogetCold);
+      await run.scenario('selective', 'selective query', selective);
+      await run.scenario('hot', 'DoGet full scan, hot', dogetHot);
+      await run.scenario('concurrent', 'concurrent DoGets', concurrentDoget);
+      await run.scenario('upsert', 'upsert ingest', upsert);
+      await run.scenario('graphql', 'GraphQL via gateway', graphqlLatency);
     } else {
       run.notes.push('The DoPut ingest failed, so no scenario that reads the dataset ran.');
     }
@@ -112,7 +145,7 @@ async function main(): Promise<number> {
   }
   run.meta.seconds = Math.round((Date.now() - started) / 1000);
   const day = date.slice(0, 10);
-  const resultsDir = join(root, 'bench', 'results');
+  const outDir = resultsDir(cfg.results, date);
   const jsonFile = `${day}-${cfg.mode}.json`;
   run.meta.jsonFile = jsonFile;
   const report: BenchReport = { meta: run.meta, rows: run.rows, notes: run.notes };
@@ -130,11 +163,11 @@ async function main(): Promise<number> {
     ...(run.notes.length ? ['Notes:', ...run.notes.map((n) => `  - ${n}`), ''] : []),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
-  if (cfg.save) {
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, jsonFile), toJson(report));
-    writeFileSync(join(resultsDir, 'latest.md'), renderMarkdown(report));
-    process.stdout.write(`Saved ${relative(process.cwd(), join(resultsDir, jsonFile))} and ${relative(process.cwd(), join(resultsDir, 'latest.md'))}\n`);
+  if (outDir !== null) {
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, jsonFile), toJson(report));
+    writeFileSync(join(outDir, 'latest.md'), renderMarkdown(report));
+    process.stdout.write(`Wrote ${shown(join(outDir, jsonFile))} and ${shown(join(outDir, 'latest.md'))}\n`);
   }
   if (cfg.keep) process.stdout.write(`Kept ${tmp}\n`);
   cleanup();

@@ -1,7 +1,7 @@
 /**
  * The benchmark's report: one row per scenario (flightdeck, the peer, the ratio, the target), printed
- * as a text table and written as JSON (bench/results/<date>-<mode>.json) and markdown
- * (bench/results/latest.md).
+ * as a text table and written as JSON (`<date>-<mode>.json`) and markdown (`latest.md`) into the
+ * results directory (see config.ts: a temp directory by default, bench/results/ with --save).
  */
 import { ratesOf, type Rates, type Rep, type Summary } from './stats.js';
 
@@ -118,7 +118,7 @@ export interface BenchReport {
   notes: string[];
 }
 
-/** The JSON kept under bench/results/: per-rep figures, but no bulky logs. */
+/** The JSON report (kept under bench/results/ by --save): per-rep figures, but no bulky logs. */
 export function toJson(report: BenchReport): string {
   const rows = report.rows.map((r) => ({
     id: r.id,

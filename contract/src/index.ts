@@ -19,6 +19,15 @@ export { bucketStartNs, INTERVAL_NS, INTERVALS, isInterval, type Interval } from
 export { explainIsoFault, formatIsoMs, formatIsoNs, isIsoDate, isIsoDateTime, parseIsoNs } from './iso-time.js';
 export { describeZodError, parseJsonText, parseWith, quoteTimeIntegers, TIME_FIELDS } from './json-body.js';
 export { isPartitionScheme, PARTITION_SCHEMES, type PartitionScheme } from './partition-schemes.js';
+export {
+  DEFAULT_SCRYPT_PARAMS,
+  hashPassword,
+  looksLikePasswordHash,
+  parsePasswordHash,
+  verifyPassword,
+  type PasswordHash,
+  type ScryptParams,
+} from './password-hash.js';
 export { parseQuery, queryFromJson, queryToJson, serializeQuery, wholeDataset, type QueryJson, type ReadQuery } from './query.js';
 export { parseTimeValue } from './time-value.js';
 export {

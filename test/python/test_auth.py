@@ -174,9 +174,9 @@ def test_tokens_and_passwords_are_never_logged(auth_server):
     assert '"user":"writer"' in logs
 
 
-def test_users_file_with_hashes_from_the_cli_script(tmp_path):
+def test_users_file_with_hashes_from_the_cli(tmp_path):
     hashed = subprocess.run(
-        ["node", "--import", "tsx", "flight-server/src/service/hash-password-main.ts"],
+        ["node", "client/bin/flightdeck.mjs", "hash-password"],
         cwd=REPO_ROOT, input="s3cret: with colon\n", capture_output=True, text=True, check=True, timeout=60,
     ).stdout.strip()
     assert hashed.startswith("scrypt$N=32768,r=8,p=1$")

@@ -102,7 +102,9 @@ describe('dataset commands', () => {
     const after = await json<Description>(['describe', 'bars']);
     expect(after.rows).toBe(before.rows);
     expect(after.partitions.every((p) => p.files === 1)).toBe(true);
-    expect(await ok(['compact', 'bars', '--partition', 'date=2024-01-02'])).toMatch(/^bars: compacted 1 files into 1; version \d+\n$/);
+    expect(await ok(['compact', 'bars', '--partition-key', 'date=2024-01-02'])).toMatch(/^bars: compacted 1 file into 1; version \d+\n$/);
+    // compact's former --partition still takes a Hive key.
+    expect(await ok(['compact', 'bars', '--partition', 'date=2024-01-02'])).toMatch(/^bars: compacted 1 file into 1; version \d+\n$/);
   });
 
   it('vacuum keeps the retained versions readable', async () => {
@@ -113,6 +115,11 @@ describe('dataset commands', () => {
     const still = await ok(['get', '--dataset', 'bars', '--as-of', String(current), '--columns', 'symbol', '--format', 'csv']);
     expect(still.trim().split('\n')).toHaveLength(151);
     expect((await cli(['get', '--dataset', 'bars', '--as-of', '1'])).code).toBe(1);
+    const vacuumed = await cli(['get', 'bars', '--as-of', '1']);
+    expect(vacuumed.code).toBe(1);
+    expect(vacuumed.stderr).toBe(`flightdeck: NOT_FOUND: version 1 of dataset "bars" was vacuumed; the oldest kept is ${current}\n`);
+    const future = await cli(['get', 'bars', '--as-of', String(current + 5)]);
+    expect(future.stderr).toBe(`flightdeck: NOT_FOUND: version ${current + 5} of dataset "bars" does not exist (current is ${current})\n`);
   });
 
   it('drop removes the dataset', async () => {
@@ -121,5 +128,25 @@ describe('dataset commands', () => {
     const gone = await cli(['describe', 'empty']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/^flightdeck: NOT_FOUND: /);
+  });
+
+  it('every dataset command takes the dataset first, or as --dataset', async () => {
+    expect(await ok(['create', '--dataset', 'grammar', '--time-column', 'ts', '--key', 'symbol'])).toBe(
+      'created dataset grammar (time ts, keys [symbol], partition day), version 0\n',
+    );
+    expect(await ok(['put', 'grammar', await dayCsv('g1.csv', '2024-03-01', ['AAPL', 'MSFT'], 10)])).toMatch(/^grammar: put 20 rows from 1 file .*; committed version 1, 1 partition\n$/);
+    await ok(['put', await dayCsv('g2.csv', '2024-03-02', ['AAPL'], 10), '--dataset', 'grammar']);
+    await ok(['put', 'grammar', await dayCsv('g3.csv', '2024-03-02', ['MSFT'], 10), '--dataset', 'grammar']);
+    expect(await ok(['describe', '--dataset', 'grammar', '--json'])).toBe(await ok(['describe', 'grammar', '--json']));
+    const rows = await ok(['get', 'grammar', '--format', 'csv']);
+    expect(rows.trim().split('\n')).toHaveLength(41);
+    expect(await ok(['get', '--dataset', 'grammar', '--format', 'csv'])).toBe(rows);
+    expect(await ok(['get', 'grammar', '--dataset', 'grammar', '--format', 'csv'])).toBe(rows);
+    expect(await ok(['delete-range', '--dataset', 'grammar', '--symbols', 'MSFT', '--from', '2024-03-01T09:30:00Z', '--to', '2024-03-01T09:31:00Z'])).toBe(
+      'grammar: deleted 1 row; version 4\n',
+    );
+    expect(await ok(['compact', '--dataset', 'grammar', '--partition-key', 'date=2024-03-02'])).toBe('grammar: compacted 2 files into 1; version 5\n');
+    expect(await ok(['vacuum', '--dataset', 'grammar', '--retain', '1'])).toMatch(/^grammar: removed \d+ files? \(.*\); oldest readable version 5\n$/);
+    expect(await ok(['drop', '--dataset', 'grammar', '--yes'])).toBe('dropped dataset grammar\n');
   });
 });

@@ -94,7 +94,14 @@ describe('bad input files: one line naming the fault, exit 1, nothing committed'
 
 describe('usage errors exit 2', () => {
   const cases: [args: string[], message: RegExp][] = [
-    [['put', 'good.csv'], /required option '--dataset <name>' not specified/],
+    [['put', 'good.csv'], /^flightdeck: put needs the dataset before the files: flightdeck put <dataset> good\.csv \(or --dataset <name>\)$/],
+    [['put', 'bars'], /^flightdeck: put needs at least one file: flightdeck put bars <files\.\.\.>$/],
+    [['put', 'other', 'good.csv', '--dataset', 'bars'], /^flightdeck: put: the dataset is given twice, "other" and --dataset "bars"; give it once$/],
+    [['get'], /^flightdeck: get needs a dataset: flightdeck get <dataset> \(or --dataset <name>\)$/],
+    [['get', 'bars', '--dataset', 'other'], /^flightdeck: get: the dataset is given twice, "bars" and --dataset "other"; give it once$/],
+    [['describe', 'bars', 'other'], /too many arguments for 'describe'/],
+    [['compact', 'bars', '--partition', 'day'], /^flightdeck: compact takes --partition-key <hive path>, e\.g\. --partition-key date=2024-01-02; "day" is not a partition key/],
+    [['compact', 'bars', '--partition-key', 'day'], /^flightdeck: --partition-key takes a Hive partition path such as date=2024-01-02, not "day"$/],
     [['put', 'good.csv', '--dataset', 'bars', '--bogus'], /unknown option '--bogus'/],
     [['put', 'nope.csv', '--dataset', 'bars'], /nope\.csv: no such file/],
     [['put', 'good.txt', '--dataset', 'bars'], /good\.txt: unknown file type "\.txt"/],
@@ -118,7 +125,7 @@ describe('usage errors exit 2', () => {
   it('--help and --version exit 0', async () => {
     const help = await cli(['put', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Usage: flightdeck put \[options\] <files\.\.\.>/);
+    expect(help.stdout).toMatch(/Usage: flightdeck put \[options\] <dataset> <files\.\.\.>/);
     expect((await cli(['--version'])).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
@@ -150,9 +157,24 @@ describe('credentials', () => {
   });
   const as = (args: string[], env: NodeJS.ProcessEnv) => runFlightdeck(args, { url: secured.url, cwd: dir.path, env });
 
+  it('without credentials the hint names --user/--password and --token with their env variables, not pyarrow', async () => {
+    const line = failure(await as(['ls'], {}), 1);
+    expect(line).toBe(
+      'flightdeck: UNAUTHENTICATED: no credentials: log in with --user <name> --password <password> (env FLIGHT_USER, FLIGHT_PASSWORD), or pass --token <token> (env FLIGHT_TOKEN)',
+    );
+    expect(line).not.toMatch(/pyarrow|authenticate_basic_token/);
+    expect(failure(await as(['get', 'sec'], {}), 1)).toBe(line);
+  });
+
   it('--user/--password handshake, FLIGHT_TOKEN, and the refusals', async () => {
     expect(failure(await as(['ls'], {}), 1)).toMatch(/^flightdeck: UNAUTHENTICATED: /);
     expect(failure(await as(['ls', '--user', 'admin', '--password', 'wrong'], {}), 1)).toMatch(/^flightdeck: UNAUTHENTICATED: /);
+    expect(failure(await as(['ls', '--user', 'admin', '--password', 'wrong'], {}), 1)).toBe(
+      'flightdeck: UNAUTHENTICATED: invalid user name or password: check --user and --password (env FLIGHT_USER, FLIGHT_PASSWORD)',
+    );
+    expect(failure(await as(['ls'], { FLIGHT_TOKEN: 'fdt1.forged.token' }), 1)).toBe(
+      'flightdeck: UNAUTHENTICATED: invalid bearer token: pass a fresh --token (env FLIGHT_TOKEN), or log in with --user <name> --password <password> (env FLIGHT_USER, FLIGHT_PASSWORD)',
+    );
     expect(failure(await as(['ls', '--user', 'admin'], {}), 2)).toMatch(/--user needs --password/);
     const put = await as(['put', file('good.csv'), '--dataset', 'sec', '--create', '--time-column', 'ts', '--key', 'symbol', '--user', 'admin', '--password', 'adminpw'], {});
     expect(put.code, put.stderr).toBe(0);

@@ -13,7 +13,7 @@ import { DataType, TimeUnit, type Table } from 'apache-arrow';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const serverMain = join(repoRoot, 'flight-server', 'src', 'main.ts');
-export const flightdeckBin = join(repoRoot, 'flight-server', 'bin', 'flightdeck.mjs');
+export const flightdeckBin = join(repoRoot, 'client', 'bin', 'flightdeck.mjs');
 
 export interface ServerProcess {
   port: number;

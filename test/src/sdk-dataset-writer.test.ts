@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { FlightClient, FlightError, pathDescriptor } from '@flightdeck/proto';
-import { DatasetWriter, InputError, type Row, type WriterProgress } from '@flightdeck/flight-server/sdk';
+import { DatasetWriter, InputError, type Row, type WriterProgress } from '@flightdeck/client';
 import { Field, Float64, RecordBatch, Schema, Struct, Timestamp, TimeUnit, Utf8, makeData, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startServer, tableRows, tempDir, type ServerProcess } from './cli-harness.js';

@@ -13,7 +13,7 @@ import { makeBars } from '../testing/bars.js';
 import { ACTION_ROLES, CALL_ROLES } from './access-rules.js';
 import { ACTIONS } from './actions.js';
 import { Authenticator } from './auth.js';
-import { hashPassword, parsePasswordHash, verifyPassword } from './password-hash.js';
+import { hashPassword, parsePasswordHash, verifyPassword } from '@flightdeck/contract';
 import { encodeRequest, metadataOf, rawCall, rawClient } from './raw-flight-calls.js';
 import { seedBars, startTestServer, type TestServer } from './test-fixture.js';
 import { parseUsersFile, parseUsersList, type UserTable } from './user-table.js';

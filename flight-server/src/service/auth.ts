@@ -14,7 +14,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { FlightError } from '@flightdeck/proto';
 import { requiredRole, roleAllows, type GuardedCall } from './access-rules.js';
-import { DEFAULT_SCRYPT_PARAMS, verifyPassword, type PasswordHash } from './password-hash.js';
+import { DEFAULT_SCRYPT_PARAMS, verifyPassword, type PasswordHash } from '@flightdeck/contract';
 import { passwordDigest, type Role, type UserEntry, type UserTable } from './user-table.js';
 
 export interface Principal {

@@ -1,11 +1,11 @@
 /**
  * The users the Flight server admits, from FLIGHT_USERS (`user:password:role,...`, plain passwords)
- * and FLIGHT_USERS_FILE (one `user:scrypt$...:role` per line, `#` comments; see password-hash.ts).
+ * and FLIGHT_USERS_FILE (one `user:scrypt$...:role` per line, `#` comments; see password-hash.ts in @flightdeck/contract).
  * Plain passwords are kept only as SHA-256 digests; error messages never quote a password.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { looksLikePasswordHash, parsePasswordHash, type PasswordHash } from './password-hash.js';
+import { looksLikePasswordHash, parsePasswordHash, type PasswordHash } from '@flightdeck/contract';
 
 export const ROLES = ['read', 'write', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

@@ -16,8 +16,9 @@ export async function runCli(argv: readonly string[], io = { stdout: process.std
     if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')) {
       return EXIT_OK;
     }
-    const url = program.opts<ConnectionOptions>().url ?? DEFAULT_URL;
-    const failure = describeFailure(err, url);
+    const opts = program.opts<ConnectionOptions>();
+    const credentials = opts.user !== undefined ? 'user' : opts.token !== undefined && opts.token !== '' ? 'token' : 'none';
+    const failure = describeFailure(err, { url: opts.url ?? DEFAULT_URL, credentials });
     io.stderr.write(`flightdeck: ${failure.line}\n`);
     return failure.exitCode;
   } finally {

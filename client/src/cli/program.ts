@@ -7,13 +7,14 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FlightClient } from '@flightdeck/proto';
 import { INTERVALS, PARTITION_SCHEMES } from '@flightdeck/contract';
 import { EPOCH_UNITS } from '../sdk/index.js';
+import { compactPartitionKey, datasetOf, putArguments } from './command-arguments.js';
 import { connect, DEFAULT_URL, type ConnectionOptions } from './connection.js';
 import { runCompact, runCreate, runDeleteRange, runDescribe, runDrop, runLs, runVacuum } from './dataset-commands.js';
 import { runGet } from './get-command.js';
+import { runHashPassword } from './hash-password-command.js';
 import { INPUT_FORMATS } from './input-format.js';
 import { OUTPUT_FORMATS } from './output-format.js';
 import { runPut } from './put-command.js';
-import { runHashPassword } from '../service/hash-password-command.js';
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -62,6 +63,7 @@ export function createProgram(io: CliIo, lazy: LazyClient): Command {
     .addOption(new Option('--tls-cert <file>', 'PEM client certificate, for servers that verify clients').env('FLIGHT_TLS_CLIENT_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM key of --tls-cert').env('FLIGHT_TLS_CLIENT_KEY'))
     .showSuggestionAfterError()
+    .configureHelp({ subcommandTerm: (cmd) => `${cmd.name()} ${cmd.usage()}`.trim() })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -73,19 +75,32 @@ export function createProgram(io: CliIo, lazy: LazyClient): Command {
       `
 Exit codes: 0 ok, 1 refused (by the server, or invalid input data), 2 usage.
 
+Every dataset command takes the dataset first (or as --dataset <name>).
+
 Examples:
-  flightdeck put bars.csv --dataset bars_1m --create --time-column ts --key symbol
-  flightdeck get --dataset bars_1m --symbols AAPL --from 2024-01-02 --to 2024-01-03 -o aapl.parquet
+  flightdeck put bars_1m bars.csv --create --time-column ts --key symbol
+  flightdeck get bars_1m --symbols AAPL --from 2024-01-02 --to 2024-01-03 -o aapl.parquet
   flightdeck describe bars_1m`,
     );
 
   const client = (): Promise<FlightClient> => lazy.get();
 
+  /** A subcommand on a dataset: `<dataset>` first, or `--dataset <name>`. */
+  const datasetCommand = (name: string, description: string): Command =>
+    program
+      .command(name)
+      .description(description)
+      .usage('[options] <dataset>')
+      .argument('[dataset]', 'the dataset (or --dataset)')
+      .option('--dataset <name>', 'the dataset, instead of the first argument');
+
   program
     .command('put')
     .description('write files (CSV, TSV, NDJSON, Parquet, Arrow) into a dataset as one commit')
-    .argument('<files...>', 'input files; the format comes from the extension or --format')
-    .requiredOption('--dataset <name>', 'dataset to write to')
+    .usage('[options] <dataset> <files...>')
+    .argument('[dataset]', 'the dataset to write to (or --dataset)')
+    .argument('[files...]', 'input files; the format comes from the extension or --format')
+    .option('--dataset <name>', 'the dataset, instead of the first argument')
     .option('--create', 'create the dataset if it does not exist (needs --time-column)')
     .option('--time-column <column>', 'time column, with --create')
     .option('--key <columns>', 'key columns, comma-separated, with --create', list)
@@ -97,15 +112,13 @@ Examples:
     .option('--batch-rows <n>', 'rows per record batch', positiveInt('--batch-rows'), 65_536)
     .option('--chunk-rows <n>', 'commit every N rows (each chunk retried on transient failures) instead of one commit', positiveInt('--chunk-rows'))
     .option('--json', 'print the summary as JSON (with max_rss_bytes)')
-    .option('--no-progress', 'no progress line on a terminal')
-    .action(async (files: string[], opts) => {
-      await runPut(files, opts, client, io.stdout, io.stderr);
+    .option('--no-progress', 'no progress bar on a terminal')
+    .action(async (dataset: string | undefined, files: string[], opts) => {
+      const args = await putArguments(dataset === undefined ? files : [dataset, ...files], opts.dataset);
+      await runPut(args.files, { ...opts, dataset: args.dataset }, client, io.stdout, io.stderr);
     });
 
-  program
-    .command('get')
-    .description('query a dataset and write the rows to a file, a pipe (CSV) or the terminal (table)')
-    .requiredOption('--dataset <name>', 'dataset to read')
+  datasetCommand('get', 'query a dataset and write the rows to a file, a pipe (CSV) or the terminal (table)')
     .option('--symbols <list>', 'only these values of the first key column, comma-separated', list)
     .option('--from <time>', 'start, inclusive: ISO-8601 or epoch nanoseconds')
     .option('--to <time>', 'end, exclusive: ISO-8601 or epoch nanoseconds')
@@ -116,9 +129,9 @@ Examples:
     .option('-o, --output <file>', 'write to FILE (.parquet, .arrow, .arrows, .csv, .tsv, .ndjson); - for stdout')
     .addOption(new Option('--format <format>', 'output format, instead of the extension').choices([...OUTPUT_FORMATS]))
     .option('--max-rows <n>', 'rows shown in a terminal table', positiveInt('--max-rows'), 200)
-    .option('--no-progress', 'no progress line on a terminal')
-    .action(async (opts) => {
-      await runGet(opts, client, io.stdout, io.stderr);
+    .option('--no-progress', 'no progress bar on a terminal')
+    .action(async (dataset: string | undefined, opts) => {
+      await runGet({ ...opts, dataset: datasetOf('get', dataset, opts.dataset) }, client, io.stdout, io.stderr);
     });
 
   program
@@ -127,65 +140,52 @@ Examples:
     .option('--json', 'print JSON')
     .action(async (opts) => runLs(opts, client, io.stdout));
 
-  program
-    .command('describe')
-    .description("show a dataset's schema, version, size and partitions")
-    .argument('<name>')
+  datasetCommand('describe', "show a dataset's schema, version, size and partitions")
     .option('--json', "print the server's JSON")
-    .action(async (name: string, opts) => runDescribe(name, opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => runDescribe(datasetOf('describe', dataset, opts.dataset), opts, client, io.stdout));
 
-  program
-    .command('create')
-    .description('create a dataset')
-    .argument('<name>')
+  datasetCommand('create', 'create a dataset')
     .requiredOption('--time-column <column>', 'the time column (timestamp, UTC)')
     .option('--key <columns>', 'key columns, comma-separated', list)
     .addOption(new Option('--partition <scheme>', 'partitioning').choices(PARTITION_SCHEMES).default('day'))
     .option('--fields <fields>', "fix the schema now: 'col:type,...' (otherwise the first put fixes it)")
     .option('--json', "print the server's JSON")
-    .action(async (name: string, opts) => runCreate(name, opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => runCreate(datasetOf('create', dataset, opts.dataset), opts, client, io.stdout));
 
-  program
-    .command('delete-range')
-    .description('delete rows by symbols and/or time range')
-    .argument('<name>')
+  datasetCommand('delete-range', 'delete rows by symbols and/or time range')
     .option('--symbols <list>', 'only rows of these symbols', list)
     .option('--from <time>', 'start, inclusive')
     .option('--to <time>', 'end, exclusive')
     .option('--all', 'with no filter: delete every row')
     .option('--json', "print the server's JSON")
-    .action(async (name: string, opts) => runDeleteRange(name, opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => {
+      const { dataset: flag, ...rest } = opts;
+      await runDeleteRange(datasetOf('delete-range', dataset, flag), rest, client, io.stdout);
+    });
 
-  program
-    .command('compact')
-    .description('merge small files, in one partition or all')
-    .argument('<name>')
-    .option('--partition <key>', 'the Hive partition key, e.g. date=2024-01-02')
+  datasetCommand('compact', 'merge small files, in one partition or all')
+    .option('--partition-key <hive path>', 'only this partition, e.g. date=2024-01-02 (describe lists them)')
+    .addOption(new Option('--partition <hive path>', 'the former spelling of --partition-key').hideHelp())
     .option('--json', "print the server's JSON")
-    .action(async (name: string, opts) => runCompact(name, opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => {
+      const partition = compactPartitionKey(opts);
+      await runCompact(datasetOf('compact', dataset, opts.dataset), { ...(partition === undefined ? {} : { partition }), json: opts.json }, client, io.stdout);
+    });
 
-  program
-    .command('vacuum')
-    .description('remove files no retained version uses (admin)')
-    .argument('<name>')
+  datasetCommand('vacuum', 'remove files no retained version uses (admin)')
     .requiredOption('--retain <n>', 'versions to keep readable', positiveInt('--retain'))
     .option('--json', "print the server's JSON")
-    .action(async (name: string, opts) => runVacuum(name, opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => runVacuum(datasetOf('vacuum', dataset, opts.dataset), opts, client, io.stdout));
 
-  program
-    .command('drop')
-    .description('delete a dataset and its files (admin)')
-    .argument('<name>')
+  datasetCommand('drop', 'delete a dataset and its files (admin)')
     .option('--yes', 'confirm')
     .option('--json', "print the server's JSON")
-    .action(async (name: string, opts) => runDrop(name, opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => runDrop(datasetOf('drop', dataset, opts.dataset), opts, client, io.stdout));
 
   program
     .command('hash-password')
     .description('read a password on stdin and print its scrypt hash for a FLIGHT_USERS_FILE line user:<hash>:role')
-    .action(async () => {
-      process.exitCode = await runHashPassword({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
-    });
+    .action(async () => runHashPassword({ stdin: process.stdin, stdout: io.stdout, stderr: io.stderr }));
 
   return program;
 }

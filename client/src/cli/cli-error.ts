@@ -20,17 +20,53 @@ export interface Failure {
   exitCode: number;
 }
 
+/** How the command line identified itself: `--user`/`--password`, `--token`, or not at all. */
+export type Credentials = 'user' | 'token' | 'none';
+
+export interface FailureContext {
+  url: string;
+  credentials: Credentials;
+}
+
+const LOG_IN = '--user <name> --password <password> (env FLIGHT_USER, FLIGHT_PASSWORD)';
+
+/**
+ * An UNAUTHENTICATED refusal in the CLI's words: the server's reason without its hint for other
+ * clients (Handshake, pyarrow's authenticate_basic_token), then the options that fix it.
+ */
+function unauthenticated(message: string, credentials: Credentials): string {
+  const reason = message.replace(/:\s*(send `authorization|Handshake again)[\s\S]*$/, '').replace(/\s*\(pyarrow:[^)]*\)/, '').trim();
+  let hint: string;
+  switch (credentials) {
+    case 'user':
+      hint = 'check --user and --password (env FLIGHT_USER, FLIGHT_PASSWORD)';
+      break;
+    case 'token':
+      hint = `pass a fresh --token (env FLIGHT_TOKEN), or log in with ${LOG_IN}`;
+      break;
+    case 'none':
+      hint = `log in with ${LOG_IN}, or pass --token <token> (env FLIGHT_TOKEN)`;
+      break;
+    default: {
+      const never: never = credentials;
+      throw new Error(`unknown credentials ${String(never)}`);
+    }
+  }
+  return reason === '' ? hint : `${reason}: ${hint}`;
+}
+
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** The line printed for `err` (without the `flightdeck: ` prefix) and the exit code. */
-export function describeFailure(err: unknown, url: string): Failure {
+export function describeFailure(err: unknown, { url, credentials }: FailureContext): Failure {
   if (err instanceof UsageError) return { line: oneLine(err.message), exitCode: EXIT_USAGE };
   if (err instanceof CommanderError) return { line: oneLine(err.message.replace(/^error: /, '')), exitCode: EXIT_USAGE };
   if (err instanceof InputError) return { line: oneLine(err.message), exitCode: EXIT_REFUSED };
   if (err instanceof FlightError) {
     if (err.code === 'UNAVAILABLE') return { line: oneLine(`UNAVAILABLE: cannot reach ${url}: ${err.message}`), exitCode: EXIT_REFUSED };
+    if (err.code === 'UNAUTHENTICATED') return { line: oneLine(`UNAUTHENTICATED: ${unauthenticated(err.message, credentials)}`), exitCode: EXIT_REFUSED };
     return { line: oneLine(`${err.code}: ${err.message}`), exitCode: EXIT_REFUSED };
   }
   const sys = err as NodeJS.ErrnoException;

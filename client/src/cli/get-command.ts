@@ -1,17 +1,17 @@
 /**
- * `flightdeck get --dataset NAME ...`: GetFlightInfo with a CMD query, then every endpoint's
+ * `flightdeck get <dataset> ...`: GetFlightInfo with a CMD query, then every endpoint's
  * DoGet in order, streamed into the output: a file by `-o` extension (written to a temporary
  * name and renamed when complete), CSV when stdout is a pipe, a table on a terminal.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { cmdDescriptor, type FlightClient } from '@flightdeck/proto';
+import { cmdDescriptor, FlightError, type FlightClient } from '@flightdeck/proto';
 import type { RecordBatch } from 'apache-arrow';
 import { writeArrow, writeParquet } from './arrow-writers.js';
-import { formatCount, formatSeconds } from './human-units.js';
+import { formatCounted, formatSeconds } from './human-units.js';
 import { outputFormat, type OutputFormat } from './output-format.js';
-import { ProgressLine } from './progress-line.js';
+import { ProgressBar } from './progress-bar.js';
 import { queryJson, type QueryFlags } from './query-json.js';
 import { writeTable } from './table-writer.js';
 import { writeDelimited, writeNdjson } from './text-writers.js';
@@ -23,20 +23,36 @@ export interface GetOptions extends QueryFlags {
   progress: boolean;
 }
 
+/**
+ * The server answers NOT_FOUND for an `as_of` version whose manifest is gone; when
+ * `describe_dataset` says it is older than the oldest version kept, vacuum removed it.
+ */
+async function explainMissingVersion(flight: FlightClient, dataset: string, asOf: number, err: FlightError): Promise<Error> {
+  let oldest: number | undefined;
+  try {
+    oldest = (await flight.doActionJson<{ oldest_version?: number }>('describe_dataset', { name: dataset })).oldest_version;
+  } catch {
+    return err;
+  }
+  if (oldest === undefined || asOf >= oldest) return err;
+  return new FlightError('NOT_FOUND', `version ${asOf} of dataset "${dataset}" was vacuumed; the oldest kept is ${oldest}`);
+}
+
 export async function runGet(opts: GetOptions, client: () => Promise<FlightClient>, stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): Promise<number> {
   const toStdout = opts.output === undefined || opts.output === '-';
   const format = outputFormat(opts.format, opts.output, stdout.isTTY === true);
   const flight = await client();
-  const info = await flight.getFlightInfo(cmdDescriptor(queryJson(opts)));
-  const progress = new ProgressLine(stderr, opts.progress && !toStdout).start();
-  progress.state.phase = 'reading';
+  const info = await flight.getFlightInfo(cmdDescriptor(queryJson(opts))).catch(async (err: unknown) => {
+    if (err instanceof FlightError && err.code === 'NOT_FOUND' && opts.asOf !== undefined) throw await explainMissingVersion(flight, opts.dataset, opts.asOf, err);
+    throw err;
+  });
+  const progress = new ProgressBar(stderr, opts.progress && !toStdout, { phase: 'reading' }).start();
 
   async function* batches(): AsyncGenerator<RecordBatch> {
     for (const endpoint of info.endpoint) {
       if (endpoint.ticket === undefined || endpoint.ticket === null) continue;
       for await (const batch of flight.doGet(endpoint.ticket.ticket)) {
-        progress.state.rows += batch.numRows;
-        progress.state.bytes += batch.data.byteLength;
+        progress.add(batch.numRows, batch.data.byteLength);
         yield batch;
       }
     }
@@ -86,7 +102,7 @@ export async function runGet(opts: GetOptions, client: () => Promise<FlightClien
       throw e;
     }
     progress.stop();
-    stderr.write(`${opts.dataset}: wrote ${formatCount(rows)} rows to ${path} (${format}) in ${formatSeconds(progress.elapsed())}\n`);
+    stderr.write(`${opts.dataset}: wrote ${formatCounted(rows, 'row')} to ${path} (${format}) in ${formatSeconds(progress.elapsed())}\n`);
     return rows;
   } finally {
     progress.stop();

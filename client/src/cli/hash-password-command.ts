@@ -2,7 +2,8 @@
  * `flightdeck hash-password`: reads a password from standard input (without echo on a terminal)
  * and prints its scrypt hash, ready for a FLIGHT_USERS_FILE line `user:<hash>:role`.
  */
-import { hashPassword } from './password-hash.js';
+import { hashPassword } from '@flightdeck/contract';
+import { UsageError } from './cli-error.js';
 
 export interface HashPasswordIo {
   stdin: NodeJS.ReadStream;
@@ -46,13 +47,11 @@ async function readPiped(stdin: NodeJS.ReadStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-/** Reads the password, prints the hash; returns the process exit code. */
-export async function runHashPassword(io: HashPasswordIo): Promise<number> {
+/** Reads the password and prints the hash; an empty password is a usage error. */
+export async function runHashPassword(io: HashPasswordIo): Promise<void> {
   const password = io.stdin.isTTY ? await readHidden(io) : await readPiped(io.stdin);
   if (password === '') {
-    io.stderr.write('hash-password: the password is empty (pipe it in, e.g. `printf %s "$PW" | flightdeck hash-password`)\n');
-    return 2;
+    throw new UsageError('hash-password: the password is empty (pipe it in, e.g. `printf %s "$PW" | flightdeck hash-password`)');
   }
   io.stdout.write(`${await hashPassword(password)}\n`);
-  return 0;
 }

@@ -1,5 +1,5 @@
 /**
- * `flightdeck put <file...> --dataset NAME`: every file is read as a stream of record batches in
+ * `flightdeck put <dataset> <files...>`: every file is read as a stream of record batches in
  * the dataset's schema and all of them go up in ONE DoPut, so a put commits whole or not at all.
  * `--chunk-rows N` trades that for a commit every N rows, each retried on transient failures
  * (the SDK's DatasetWriter).
@@ -10,12 +10,12 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import { DatasetWriter, parsePutMetadata } from '../sdk/index.js';
 import { readArrow } from './arrow-reader.js';
 import { readCsv } from './csv-reader.js';
-import { formatBytes, formatCount, formatSeconds } from './human-units.js';
+import { formatBytes, formatCount, formatCounted, formatSeconds } from './human-units.js';
 import { inputFiles, type InputFile, type InputFormat } from './input-format.js';
 import { readNdjson } from './ndjson-reader.js';
 import { readParquet } from './parquet-reader.js';
 import { poisonBatch } from './poison-batch.js';
-import { ProgressLine } from './progress-line.js';
+import { ProgressBar } from './progress-bar.js';
 import type { BytesRead, PutPlan } from './put-plan.js';
 import { checkPutOptions, resolvePutTarget, type PutTargetOptions } from './put-target.js';
 
@@ -58,21 +58,19 @@ interface Committed {
   retries: number;
 }
 
-/** Every file's batches in turn, counted into the progress line. */
-async function* readAll(files: readonly InputFile[], plan: PutPlan, progress: ProgressLine): AsyncGenerator<RecordBatch> {
+/** Every file's batches in turn, counted into the progress bar. */
+async function* readAll(files: readonly InputFile[], plan: PutPlan, progress: ProgressBar): AsyncGenerator<RecordBatch> {
   let doneBytes = 0;
   for (const file of files) {
-    const onBytes: BytesRead = (b) => {
-      progress.state.bytes = doneBytes + b;
-    };
+    const onBytes: BytesRead = (b) => progress.update({ bytes: doneBytes + b });
     for await (const batch of READERS[file.format](file, plan, onBytes)) {
-      progress.state.rows += batch.numRows;
+      progress.add(batch.numRows);
       yield batch;
     }
     doneBytes += file.size;
-    progress.state.bytes = doneBytes;
+    progress.update({ bytes: doneBytes });
   }
-  progress.state.phase = 'committing';
+  progress.update({ phase: 'committing' });
 }
 
 /**
@@ -114,11 +112,10 @@ async function putChunked(client: FlightClient, dataset: string, plan: PutPlan, 
 }
 
 function summaryLine(s: PutSummary, chunked: boolean): string {
-  const files = `${s.files} file${s.files === 1 ? '' : 's'}`;
-  const parts = s.partitions.length > 0 ? `, ${s.partitions.length} partition${s.partitions.length === 1 ? '' : 's'}` : '';
-  const chunks = chunked ? ` in ${s.commits} commits${s.retries > 0 ? ` (${s.retries} retries)` : ''}` : '';
+  const parts = s.partitions.length > 0 ? `, ${formatCounted(s.partitions.length, 'partition')}` : '';
+  const chunks = chunked ? ` in ${formatCounted(s.commits, 'commit')}${s.retries > 0 ? ` (${formatCounted(s.retries, 'retry', 'retries')})` : ''}` : '';
   return (
-    `${s.dataset}: put ${formatCount(s.rows)} rows from ${files} (${formatBytes(s.bytes_read)}) in ${formatSeconds(s.seconds * 1000)}, ` +
+    `${s.dataset}: put ${formatCounted(s.rows, 'row')} from ${formatCounted(s.files, 'file')} (${formatBytes(s.bytes_read)}) in ${formatSeconds(s.seconds * 1000)}, ` +
     `${formatCount(s.rows_per_s)} rows/s${chunks}; committed version ${s.version ?? '?'}${parts}\n`
   );
 }
@@ -129,9 +126,7 @@ export async function runPut(paths: string[], opts: PutOptions, connect: () => P
   const client = await connect();
   const { description, plan } = await resolvePutTarget(client, opts);
 
-  const progress = new ProgressLine(err, opts.progress).start();
-  progress.state.totalBytes = files.reduce((n, f) => n + f.size, 0);
-  progress.state.phase = 'reading';
+  const progress = new ProgressBar(err, opts.progress, { totalBytes: files.reduce((n, f) => n + f.size, 0), phase: 'reading' }).start();
   try {
     const stream = readAll(files, plan, progress);
     const first = await stream.next(); // fixes plan.schema; a failure here has sent nothing

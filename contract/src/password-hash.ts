@@ -1,6 +1,7 @@
 /**
- * scrypt password hashes for FLIGHT_USERS_FILE, in one self-describing string:
- * `scrypt$N=32768,r=8,p=1$<salt base64>$<key base64>` (no `:` or `,`, so it fits a users line).
+ * scrypt password hashes for FLIGHT_USERS_FILE, a public format: `flightdeck hash-password` writes
+ * them, the Flight server verifies them. One self-describing string:
+ * `scrypt$N=32768,r=8,p=1$<salt base64>$<key base64>` (no `:`, so it fits a users line).
  * Verification recomputes the key with the stored parameters and compares with timingSafeEqual.
  */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';

@@ -18,3 +18,8 @@ export function formatBytes(bytes: number): string {
 export function formatSeconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** `1 file`, `2 files`, `1,000 rows`: a count and its noun, singular for one. */
+export function formatCounted(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${formatCount(n)} ${Math.round(n) === 1 ? noun : nouns}`;
+}

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import type { FlightClient } from '@flightdeck/proto';
 import { describeDataset, parseFieldList, type DatasetDescription, type PartitionScheme } from '../sdk/index.js';
 import { UsageError } from './cli-error.js';
-import { formatBytes, formatCount } from './human-units.js';
+import { formatBytes, formatCount, formatCounted } from './human-units.js';
 import { queryJson } from './query-json.js';
 
 type Connect = () => Promise<FlightClient>;
@@ -51,7 +51,7 @@ export function formatDescription(d: DatasetDescription): string {
     `partition   ${d.partition}`,
     `version     ${d.version}`,
     `rows        ${formatCount(d.rows)}`,
-    `size        ${formatBytes(d.bytes)} in ${d.partitions.reduce((n, p) => n + p.files, 0)} files, ${d.partitions.length} partitions`,
+    `size        ${formatBytes(d.bytes)} in ${formatCounted(d.partitions.reduce((n, p) => n + p.files, 0), 'file')}, ${formatCounted(d.partitions.length, 'partition')}`,
     '',
   ];
   if (d.schema.length === 0) lines.push('schema      (not fixed yet: the first put fixes it)');
@@ -65,7 +65,7 @@ export function formatDescription(d: DatasetDescription): string {
         [false, true, true, true, false, false],
       ),
     );
-    if (d.partitions.length > shown.length) lines.push(`(${d.partitions.length - shown.length} more partitions; --json lists all)`);
+    if (d.partitions.length > shown.length) lines.push(`(${formatCounted(d.partitions.length - shown.length, 'more partition', 'more partitions')}; --json lists all)`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -117,7 +117,7 @@ export async function runDeleteRange(name: string, opts: DeleteRangeOptions, con
   const body = queryJson({ dataset: name, ...opts });
   const result = await (await connect()).doActionJson<{ rows_deleted: number; version: number }>('delete_range', body);
   if (opts.json) return printJson(out, result);
-  out.write(`${name}: deleted ${formatCount(result.rows_deleted)} rows; version ${result.version}\n`);
+  out.write(`${name}: deleted ${formatCounted(result.rows_deleted, 'row')}; version ${result.version}\n`);
 }
 
 export async function runCompact(name: string, opts: { partition?: string; json?: boolean }, connect: Connect, out: Writable): Promise<void> {
@@ -126,7 +126,7 @@ export async function runCompact(name: string, opts: { partition?: string; json?
     ...(opts.partition === undefined ? {} : { partition: opts.partition }),
   });
   if (opts.json) return printJson(out, result);
-  out.write(`${name}: compacted ${result.files_before} files into ${result.files_after}; version ${result.version}\n`);
+  out.write(`${name}: compacted ${formatCounted(result.files_before, 'file')} into ${result.files_after}; version ${result.version}\n`);
 }
 
 export async function runVacuum(name: string, opts: { retain: number; json?: boolean }, connect: Connect, out: Writable): Promise<void> {
@@ -135,7 +135,7 @@ export async function runVacuum(name: string, opts: { retain: number; json?: boo
     retain_versions: opts.retain,
   });
   if (opts.json) return printJson(out, result);
-  out.write(`${name}: removed ${result.files_removed} files (${formatBytes(result.bytes_freed)}); oldest readable version ${result.oldest_version}\n`);
+  out.write(`${name}: removed ${formatCounted(result.files_removed, 'file')} (${formatBytes(result.bytes_freed)}); oldest readable version ${result.oldest_version}\n`);
 }
 
 export async function runDrop(name: string, opts: { yes?: boolean; json?: boolean }, connect: Connect, out: Writable): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * @flightdeck/flight-server/sdk: writing to flightdeck from code. DatasetWriter batches rows or
+ * @flightdeck/client: writing to flightdeck from code. DatasetWriter batches rows or
  * record batches and commits them in chunks with retries; the helpers below are what it and the
  * `flightdeck` CLI share (schemas, row conversion, time values).
  */
