@@ -93,6 +93,10 @@ export interface OperationsConfig {
   maxRowsPerGet: number;
   /** FLIGHT_SHUTDOWN_GRACE_MS: how long running calls may take to finish after SIGTERM. */
   shutdownGraceMs: number;
+  /** FLIGHT_STREAM_MEMORY_MB in bytes: what open DoGet streams may hold together; 0 = unlimited. */
+  streamMemoryBytes: number;
+  /** FLIGHT_STREAM_MEMORY_WAIT_MS: how long a DoGet waits for that memory before RESOURCE_EXHAUSTED. */
+  streamMemoryWaitMs: number;
 }
 
 function loadOperationsConfig(env: NodeJS.ProcessEnv): OperationsConfig {
@@ -104,6 +108,9 @@ function loadOperationsConfig(env: NodeJS.ProcessEnv): OperationsConfig {
   const secret = env.FLIGHT_TOKEN_SECRET || undefined;
   if (secret !== undefined && secret.length < 32) throw new Error('FLIGHT_TOKEN_SECRET must be at least 32 characters');
   const metricsPort = env.METRICS_PORT === undefined || env.METRICS_PORT === '' ? null : integer(env, 'METRICS_PORT', 0, 0, 65535);
+  // One full DoGet stream reserves 16 MiB (README, Limits): a smaller budget would refuse them all.
+  const streamMemoryMb = integer(env, 'FLIGHT_STREAM_MEMORY_MB', 1024, 0, 1024 * 1024);
+  if (streamMemoryMb > 0 && streamMemoryMb < 16) throw new Error(`FLIGHT_STREAM_MEMORY_MB=${streamMemoryMb} must be 0 (unlimited) or at least 16`);
   return {
     users: loadUserTable(env.FLIGHT_USERS, env.FLIGHT_USERS_FILE),
     tokenTtlMs: integer(env, 'FLIGHT_TOKEN_TTL', 3600, 1, 30 * 24 * 3600) * 1000,
@@ -115,5 +122,7 @@ function loadOperationsConfig(env: NodeJS.ProcessEnv): OperationsConfig {
     maxCallsPerConnection: integer(env, 'FLIGHT_MAX_CALLS_PER_CONNECTION', 256, 0),
     maxRowsPerGet: integer(env, 'FLIGHT_MAX_ROWS_PER_GET', 0, 0),
     shutdownGraceMs: integer(env, 'FLIGHT_SHUTDOWN_GRACE_MS', 10_000, 0, 24 * 3600 * 1000),
+    streamMemoryBytes: streamMemoryMb * MiB,
+    streamMemoryWaitMs: integer(env, 'FLIGHT_STREAM_MEMORY_WAIT_MS', 30_000, 0, 24 * 3600 * 1000),
   };
 }

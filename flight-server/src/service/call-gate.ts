@@ -4,6 +4,7 @@
  * messages (INVALID_ARGUMENT), and the concurrency limits (RESOURCE_EXHAUSTED): calls open on one
  * connection (FLIGHT_MAX_CALLS_PER_CONNECTION) and on the server (FLIGHT_MAX_CONCURRENT_CALLS).
  * It observes every CallLog, so metrics and the open-call count follow each call's one end.
+ * It also keeps the budget of memory DoGet streams hold (FLIGHT_STREAM_MEMORY_MB, stream-memory.ts).
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { FlightError } from '@flightdeck/proto';
@@ -12,6 +13,7 @@ import type { GuardedCall } from './access-rules.js';
 import type { CallLog, CallObserver } from './call-log.js';
 import type { FlightMetrics } from './metrics.js';
 import { wellFormed } from './request-guard.js';
+import { StreamMemoryBudget } from './stream-memory.js';
 
 export interface CallLimits {
   /** 0 = unlimited. */
@@ -20,6 +22,10 @@ export interface CallLimits {
   maxCallsPerConnection: number;
   /** 0 = unlimited. */
   maxRowsPerGet: number;
+  /** Bytes open DoGet streams may hold together; 0 or absent = unlimited. */
+  streamMemoryBytes?: number;
+  /** How long a DoGet may wait for that memory (default 30 s). */
+  streamMemoryWaitMs?: number;
 }
 
 /** The parts of a grpc-js server call the gate reads. */
@@ -38,11 +44,15 @@ export class CallGate implements CallObserver {
   readonly #open = new Set<CallLog>();
   readonly #shutdown = new AbortController();
   #idleWaiters: (() => void)[] = [];
+  /** What open DoGet streams hold: each reserves its share before it reads, until it ends. */
+  readonly streamMemory: StreamMemoryBudget;
 
   constructor(auth: Authenticator, metrics: FlightMetrics, limits: CallLimits) {
     this.#auth = auth;
     this.#metrics = metrics;
     this.#limits = limits;
+    this.streamMemory = new StreamMemoryBudget(limits.streamMemoryBytes ?? 0, limits.streamMemoryWaitMs ?? 30_000);
+    metrics.observeStreamMemory(() => this.streamMemory.stats());
   }
 
   get auth(): Authenticator {

@@ -27,6 +27,7 @@ import type { FlightServerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { DatasetStore } from '../storage/dataset-store.js';
 import { StorageError } from '../storage/errors.js';
+import type { SliceData } from '../storage/read-plan.js';
 import type { GuardedCall } from './access-rules.js';
 import { listActionTypes, runAction } from './actions.js';
 import { Authenticator } from './auth.js';
@@ -41,7 +42,7 @@ import { datasetOfPath } from './descriptor.js';
 import { getFlightInfo, listFlights } from './flight-info.js';
 import { routeDoGetOverHttp2 } from './http2-doget.js';
 import { forwardIpcStreams } from './ipc-forward.js';
-import { deadlineOf, writeWithBackpressure } from './stream-write.js';
+import { deadlineOf, MAX_BYTES_IN_FLIGHT, writeWithBackpressure } from './stream-write.js';
 import { decodeTicket } from './ticket.js';
 
 export interface FlightServerDeps {
@@ -73,6 +74,15 @@ async function* countRows(batches: AsyncIterable<RecordBatch>, onRows: (rows: nu
     onRows(b.numRows);
     yield b;
   }
+}
+
+/**
+ * What a DoGet stream holds at most: its read window (decoded rows of its files and the rows
+ * merged from them) plus its unflushed messages, which never exceed MAX_BYTES_IN_FLIGHT nor,
+ * for a small read, the read itself.
+ */
+function streamReservation(data: SliceData): number {
+  return data.memoryBytes + Math.min(MAX_BYTES_IN_FLIGHT, data.estimatedBytes);
 }
 
 function dataBytes(m: FlightData): number {
@@ -192,21 +202,27 @@ export function createFlightService(deps: FlightServerDeps): grpc.UntypedService
           ? ticket.slice
           : { query: { ...ticket.query, asOf: (await store.plan(ticket.query)).version }, partitions: null };
       log.dataset = slice.query.dataset;
+      // Nothing is read yet: the read is planned, and reserves what it can hold before it starts.
       const data = await store.read(slice);
-      const onRows = (rows: number) => {
-        log.rows += rows;
-        gate.checkGetRows(log.rows);
-      };
-      const messages =
-        data.kind === 'ipc'
-          ? forwardIpcStreams(data.schema, data.streams, onRows)
-          : encodeFlightData(countRows(data.batches, onRows), { schema: data.schema, maxMessageBytes: MAX_SEND_MESSAGE_BYTES });
+      const lease = await gate.streamMemory.acquire(streamReservation(data), call);
       try {
-        await writeWithBackpressure(call, messages, (m) => {
-          log.bytes += dataBytes(m);
-        });
+        const onRows = (rows: number) => {
+          log.rows += rows;
+          gate.checkGetRows(log.rows);
+        };
+        const messages =
+          data.kind === 'ipc'
+            ? forwardIpcStreams(data.schema, data.streams, onRows)
+            : encodeFlightData(countRows(data.batches, onRows), { schema: data.schema, maxMessageBytes: MAX_SEND_MESSAGE_BYTES });
+        try {
+          await writeWithBackpressure(call, messages, (m) => {
+            log.bytes += dataBytes(m);
+          });
+        } finally {
+          await messages.return(undefined);
+        }
       } finally {
-        await messages.return(undefined);
+        lease.release();
       }
     }),
 

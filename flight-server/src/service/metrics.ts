@@ -8,11 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { CacheStats } from '../storage/ipc-cache.js';
+import type { ReadWindowStats } from '../storage/read-window.js';
 import { ACTION_ROLES } from './access-rules.js';
+import type { StreamMemoryStats } from './stream-memory.js';
 
 export interface MetricsSource {
   cacheStats(): CacheStats;
   listDatasets(): readonly unknown[];
+  readWindowStats?(): ReadWindowStats;
 }
 
 /** What one finished call reports. */
@@ -37,6 +40,7 @@ export class FlightMetrics {
   readonly #bytes: Counter<'direction'>;
   readonly #commit: Histogram<'operation'>;
   readonly #open: Gauge<'call'>;
+  #streamMemory: () => StreamMemoryStats = () => ({ reservedBytes: 0, limitBytes: 0, waiting: 0 });
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -90,6 +94,15 @@ export class FlightMetrics {
     gauge('flightdeck_cache_capacity_bytes', 'Capacity of the hot IPC cache (CACHE_MB)', () => source.cacheStats().capacityBytes);
     gauge('flightdeck_cache_entries', 'Entries in the hot IPC cache', () => source.cacheStats().entries);
     gauge('flightdeck_datasets', 'Datasets the server holds', () => source.listDatasets().length);
+    gauge('flightdeck_doget_memory_bytes', 'Bytes reserved by open DoGet streams (read windows and unflushed messages)', () => this.#streamMemory().reservedBytes);
+    gauge('flightdeck_doget_memory_limit_bytes', 'What open DoGet streams may reserve together (FLIGHT_STREAM_MEMORY_MB; 0 = unlimited)', () => this.#streamMemory().limitBytes);
+    gauge('flightdeck_doget_memory_waiting', 'DoGet streams waiting for memory', () => this.#streamMemory().waiting);
+    gauge('flightdeck_read_window_bytes', 'Decoded bytes held in the file windows of reads in progress', () => source.readWindowStats?.().heldBytes ?? 0);
+  }
+
+  /** Where the DoGet memory gauges read from (the CallGate's budget). */
+  observeStreamMemory(read: () => StreamMemoryStats): void {
+    this.#streamMemory = read;
   }
 
   callStarted(rpc: string): void {

@@ -33,6 +33,7 @@ import { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import type { ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import { IpcCache, type CacheStats } from './ipc-cache.js';
 import { planRead, readSlice, type ReadOptions } from './reader.js';
+import { HeldWindows, type ReadWindowStats } from './read-window.js';
 
 export interface StoreOptions extends ReadOptions {
   dataDir: string;
@@ -72,6 +73,7 @@ export class DatasetStore {
   private readonly cache: IpcCache;
   private readonly parquet = new ParquetReader();
   private readonly tier = new IpcTierRangeReader();
+  private readonly windows = new HeldWindows();
   private readonly encoder: ParquetEncoderPool;
 
   private constructor(
@@ -415,7 +417,12 @@ export class DatasetStore {
   /** Reads one endpoint's rows: a slice pinned to a version. */
   async read(slice: ReadSlice): Promise<SliceData> {
     const m = await this.manifestAt(slice.query.dataset, slice.query.asOf);
-    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache, parquet: this.parquet, tier: this.tier }, m, slice, this.options);
+    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache, parquet: this.parquet, tier: this.tier, windows: this.windows }, m, slice, this.options);
+  }
+
+  /** Decoded bytes the reads in progress hold in their files' windows (every DoGet stream's share). */
+  readWindowStats(): ReadWindowStats {
+    return this.windows.stats();
   }
 
   cacheStats(): CacheStats {

@@ -14,6 +14,8 @@ export interface CacheStats {
 
 export class IpcCache {
   private readonly entries = new Map<string, Uint8Array>();
+  /** Loads in progress, so concurrent readers of one cold entry share a single load. */
+  private readonly loading = new Map<string, Promise<Uint8Array>>();
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -36,6 +38,23 @@ export class IpcCache {
     this.entries.delete(key);
     this.entries.set(key, hit);
     return hit;
+  }
+
+  /** The entry for `key`, loading (once, however many ask at the same time) and keeping it on a miss. */
+  async getOrLoad(key: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const hit = this.get(key);
+    if (hit) return hit;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = load().then((value) => {
+        this.set(key, value);
+        return value;
+      });
+      const settled = () => this.loading.delete(key);
+      pending.then(settled, settled);
+      this.loading.set(key, pending);
+    }
+    return pending;
   }
 
   set(key: string, value: Uint8Array): void {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bool, DateDay, Dictionary, Float32, Int32, makeData, makeVector, RecordBatch, Schema, Table, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
+import { Bool, DateDay, Dictionary, Float32, Int32, makeData, makeVector, RecordBatch, Schema, Table, tableFromIPC, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpcTierRangeReader } from './ipc-tier-ranges.js';
 import { decodeKeyRuns, encodeKeyRuns, joinTouching, KEY_RUNS_METADATA, keyRunsOf, rowRangesOf } from './key-runs.js';
@@ -153,5 +153,41 @@ describe('IpcTierRangeReader', () => {
     const reader = new IpcTierRangeReader();
     expect(await reader.readKeys(join(dir, 'tier.arrows'), ['ZZZ'], columns)).toEqual([]);
     expect(await reader.readKeys(join(dir, 'plain.arrows'), ['K01'], columns)).toBeUndefined();
+  });
+
+  it('reads any row range of a stored batch into buffers of its own, every type and null intact', async () => {
+    const reader = new IpcTierRangeReader();
+    const path = join(dir, 'plain.arrows'); // no key runs needed to read by rows
+    expect(await reader.canReadRows(path)).toBe(true);
+    expect(await reader.rowCount(path)).toBe(batch.numRows);
+    for (const [start, end] of [[0, 1], [3, 17], [7, 50], [49, 51], [50, 100], [61, 140], [batch.numRows - 3, batch.numRows]] as const) {
+      const got: RecordBatch[] = [];
+      for (let at = start; at < end; ) {
+        const part = (await reader.readRows(path, at, end, columns))!;
+        // A read stops at the end of the stored batch (50 rows) that holds its first row.
+        expect(part.numRows, `${at}..${end}`).toBe(Math.min(end, (Math.floor(at / 50) + 1) * 50) - at);
+        // Its buffers hold its rows alone.
+        for (const child of part.data.children) expect(child.offset).toBe(0);
+        got.push(part);
+        at += part.numRows;
+      }
+      expect(rowsOf(got, columns), `${start}..${end}`).toEqual(all.slice(start, end));
+    }
+    expect(rowsOf([(await reader.readRows(path, 5, 9, ['ratio', 'symbol']))!], ['ratio', 'symbol'])).toEqual(rowsOf([batch.slice(5, 9)], ['ratio', 'symbol']));
+  });
+
+  it('gives the stored messages one at a time for forwarding', async () => {
+    const reader = new IpcTierRangeReader();
+    const path = join(dir, 'tier.arrows');
+    const opened = (await reader.openMessages(path))!;
+    expect(opened.schema.fields.map((f) => f.name)).toEqual(columns);
+    const chunks: Uint8Array[] = [];
+    for await (const m of opened.messages()) chunks.push(m);
+    // A dictionary message, then one message per stored batch of 50 rows.
+    expect(chunks).toHaveLength(1 + Math.ceil(batch.numRows / 50));
+    // Behind a schema message they are the file's stream again.
+    const schemaMessage = tableToIPC(new Table(batch.schema, []), 'stream').subarray(0, -8); // without end-of-stream
+    const stream = new Uint8Array(Buffer.concat([schemaMessage, ...chunks]));
+    expect(rowsOf(tableFromIPC(stream).batches, columns)).toEqual(all);
   });
 });

@@ -108,4 +108,31 @@ describe('mergeSorted', () => {
     expect(pulled).toBe(2);
     await merged.return(undefined);
   });
+
+  it.each([
+    ['long blocks (one key of one day file after another): copied block by block', 50, false],
+    ['short blocks: gathered through one permutation', 10, false],
+    ['rows that alternate between files: sorted', 50, true],
+  ])('merges seven files in windows whose rows interleave in %s', async (_, run, alternate) => {
+    const schema = schemaOf(true);
+    const keys = ['A', 'B', 'C', '\u{1f600}', '\uff5e'];
+    // Seven files of every key and two venues: a "day" each (runs of `run` rows per key and venue),
+    // or, alternating, minute m of file f at 7m + f.
+    const files = Array.from({ length: 7 }, (_, f) => {
+      const rows = keys.flatMap((symbol) =>
+        [0, 1].flatMap((venue) => Array.from({ length: run }, (_, m) => ({ symbol, venue, ts: BigInt(alternate ? 7 * m + f : f * 1000 + m), v: BigInt(f) }))),
+      );
+      const all = batchOf(schema, rows);
+      const sorted = takeRows(all, sortPermutation(all, ['symbol', 'venue'], 'ts'));
+      // Windows of 97 rows, as read-window.ts would cut them.
+      return Array.from({ length: Math.ceil(sorted.numRows / 97) }, (_, i) => sorted.slice(i * 97, Math.min(sorted.numRows, (i + 1) * 97)));
+    });
+    const everything = concatBatches(schema, files.flat());
+    const expected = rowsOf([takeRows(everything, sortPermutation(everything, ['symbol', 'venue'], 'ts'))]);
+    const merged: RecordBatch[] = [];
+    for await (const b of mergeSorted(files.map(stream), schema, ['symbol', 'venue'], 'ts')) merged.push(b);
+    expect(rowsOf(merged)).toEqual(expected);
+    // No round holds more than a window of each file.
+    expect(Math.max(...merged.map((b) => b.numRows))).toBeLessThanOrEqual(7 * 97);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * A streaming k-way merge of record batch streams that are each sorted by key columns then time,
- * into one stream in that order. It holds one batch per source: a read over many files emits rows
- * as it goes instead of concatenating and sorting them all.
+ * into one stream in that order. It holds one batch per source (a bounded window of each file,
+ * see read-window.ts) and reads a source's next batch only when the consumer pulls for rows it
+ * needs: a read over many files emits rows as it goes instead of concatenating and sorting them all.
  */
 import type { RecordBatch, Schema, Vector } from 'apache-arrow';
 import { concatBatches, partitionPoint, sortPermutation, takeRows, timeColumnInt64 } from './batch-kernels.js';
@@ -48,6 +49,70 @@ function rowsUpTo(c: Cursor, bound: Cursor, j: number): number {
   return partitionPoint(c.pos, c.batch.numRows, (i) => compareRows(c, i, bound, j) <= 0) - c.pos;
 }
 
+/** Rows [start, end) of a cursor's batch that go out in one round. */
+interface Part {
+  cursor: Cursor;
+  start: number;
+  end: number;
+  batch: RecordBatch;
+}
+
+/** Rows [start, end) of parts[part]: a run of rows that goes out in one piece. */
+type Block = [part: number, start: number, end: number];
+
+/**
+ * The merge order of sorted parts as blocks: the part whose next row is lowest gives every row up
+ * to the next row of the part after it (found by binary search). Files of one partition after
+ * another interleave in long blocks (one key's rows of one file), so this costs a few comparisons
+ * per block where a sort costs several per row. Null once there are more than `maxBlocks` (rows
+ * interleave finely): the caller sorts instead.
+ */
+function mergeBlocks(parts: Part[], maxBlocks: number): Block[] | null {
+  const heads = parts.map((p, i) => ({ p, i, at: p.start }));
+  const blocks: Block[] = [];
+  while (heads.length > 1) {
+    if (blocks.length >= maxBlocks) return null;
+    let first = 0;
+    let second = -1;
+    for (let h = 1; h < heads.length; h++) {
+      const x = heads[h]!;
+      if (compareRows(x.p.cursor, x.at, heads[first]!.p.cursor, heads[first]!.at) < 0) {
+        second = first;
+        first = h;
+      } else if (second < 0 || compareRows(x.p.cursor, x.at, heads[second]!.p.cursor, heads[second]!.at) < 0) second = h;
+    }
+    const a = heads[first]!;
+    const b = heads[second]!;
+    const end = partitionPoint(a.at + 1, a.p.end, (i) => compareRows(a.p.cursor, i, b.p.cursor, b.at) <= 0);
+    blocks.push([a.i, a.at, end]);
+    a.at = end;
+    if (a.at >= a.p.end) heads.splice(first, 1);
+  }
+  const rest = heads[0];
+  if (rest) blocks.push([rest.i, rest.at, rest.p.end]);
+  return blocks;
+}
+
+/**
+ * The parts' rows in key/time order as one batch. Long blocks are copied once, block by block;
+ * short ones through one permutation of the parts concatenated; rows that interleave finely are
+ * sorted.
+ */
+function mergeParts(parts: Part[], schema: Schema, keyColumns: readonly string[], timeColumn: string): RecordBatch {
+  const rows = parts.reduce((n, p) => n + p.end - p.start, 0);
+  const blocks = mergeBlocks(parts, Math.max(16, rows >> 3));
+  if (blocks && blocks.length <= Math.max(16, rows >> 6)) {
+    return concatBatches(schema, blocks.map(([p, start, end]) => parts[p]!.cursor.batch.slice(start, end)));
+  }
+  const all = concatBatches(schema, parts.map((p) => p.batch));
+  if (!blocks) return takeRows(all, sortPermutation(all, keyColumns, timeColumn));
+  const offsets = parts.map((_, i) => parts.slice(0, i).reduce((n, q) => n + q.end - q.start, 0) - parts[i]!.start);
+  const order = new Uint32Array(rows);
+  let out = 0;
+  for (const [p, start, end] of blocks) for (let i = start; i < end; i++) order[out++] = offsets[p]! + i;
+  return takeRows(all, order);
+}
+
 /** The source's next non-empty batch as a cursor, or null when it has no more. */
 async function advance(source: AsyncIterator<RecordBatch>, keyColumns: readonly string[], timeColumn: string): Promise<Cursor | null> {
   for (;;) {
@@ -81,17 +146,13 @@ export async function* mergeSorted(
       let low = cursors[0]!;
       for (const c of cursors) if (compareRows(c, c.batch.numRows - 1, low, low.batch.numRows - 1) < 0) low = c;
       const last = low.batch.numRows - 1;
-      const parts: RecordBatch[] = [];
+      const parts: Part[] = [];
       for (const c of cursors) {
         const n = c === low ? c.batch.numRows - c.pos : rowsUpTo(c, low, last);
-        if (n > 0) parts.push(c.batch.slice(c.pos, c.pos + n));
+        if (n > 0) parts.push({ cursor: c, start: c.pos, end: c.pos + n, batch: c.batch.slice(c.pos, c.pos + n) });
         c.pos += n;
       }
-      if (parts.length === 1) yield parts[0]!;
-      else {
-        const rows = concatBatches(schema, parts);
-        yield takeRows(rows, sortPermutation(rows, keyColumns, timeColumn));
-      }
+      yield parts.length === 1 ? parts[0]!.batch : mergeParts(parts, schema, keyColumns, timeColumn);
       for (let i = cursors.length - 1; i >= 0; i--) {
         const c = cursors[i]!;
         if (c.pos < c.batch.numRows) continue;

@@ -2,6 +2,10 @@
  * Ranged Parquet reads: each file is opened once (its footer kept in memory, LRU-bounded) and a
  * read fetches only the column chunks of the row groups it asks for, so a selective query reads
  * the bytes it needs rather than whole files. Counts the bytes it reads.
+ *
+ * Decoding runs in parquet-wasm's WebAssembly memory, which grows to the most ever decoded at
+ * once and never shrinks: a few decodes run at a time (DECODE_CONCURRENCY), whatever the number of
+ * readers, so that high-water mark stays a few row groups instead of one per concurrent reader.
  */
 import { openAsBlob } from 'node:fs';
 import * as pq from 'parquet-wasm';
@@ -13,6 +17,30 @@ export interface ParquetIoStats {
   bytesRead: number;
 }
 
+/** Decodes in WebAssembly at once; two overlap one's file reads with the other's decoding. */
+const DECODE_CONCURRENCY = 2;
+
+/** A counting semaphore: at most `limit` holders; the others wait in arrival order. */
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await work();
+    } finally {
+      // Hand the slot straight to the next waiter, so a newcomer cannot overtake it.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
 interface OpenFile {
   file: pq.ParquetFile;
   /** Compressed size of each row group's column chunks, by column name. */
@@ -22,6 +50,7 @@ interface OpenFile {
 export class ParquetReader {
   private readonly open: PromiseLru<OpenFile>;
   private readonly stats: ParquetIoStats = { filesOpened: 0, bytesRead: 0 };
+  private readonly decoding = new Semaphore(DECODE_CONCURRENCY);
 
   constructor(maxOpenFiles = 1024) {
     this.open = new PromiseLru<OpenFile>(maxOpenFiles, (f) => f.file.free());
@@ -49,12 +78,28 @@ export class ParquetReader {
         if (!opts.columns || opts.columns.includes(column)) this.stats.bytesRead += bytes;
       }
     }
-    const table = await file.read({
-      batchSize: opts.batchRows ?? 65_536,
-      ...(opts.columns ? { columns: opts.columns } : {}),
-      ...(opts.rowGroups ? { rowGroups: opts.rowGroups } : {}),
+    return this.decoding.run(async () => {
+      const table = await file.read({
+        batchSize: opts.batchRows ?? 65_536,
+        ...(opts.columns ? { columns: opts.columns } : {}),
+        ...(opts.rowGroups ? { rowGroups: opts.rowGroups } : {}),
+      });
+      return table.intoIPCStream();
     });
-    return table.intoIPCStream();
+  }
+
+  /**
+   * Rows [offset, offset + limit) of one row group as an Arrow IPC stream: what a bounded window
+   * of a row group too large to decode whole costs. The column chunks are read again for each
+   * window and the pages before it decompressed again (parquet-wasm reads no page index).
+   */
+  async readRowGroupRows(path: string, rowGroup: number, offset: number, limit: number, columns: string[]): Promise<Uint8Array> {
+    const { file, chunkBytes } = await this.handle(path);
+    for (const [column, bytes] of chunkBytes[rowGroup] ?? []) if (columns.includes(column)) this.stats.bytesRead += bytes;
+    return this.decoding.run(async () => {
+      const table = await file.read({ batchSize: limit, columns, rowGroups: [rowGroup], offset, limit });
+      return table.intoIPCStream();
+    });
   }
 
   /** Closes a file that was deleted (vacuum, drop), so its handle does not pin the inode. */

@@ -29,8 +29,15 @@ export interface ReadPlan {
 /**
  * One endpoint's rows, ordered by key columns then time: record batches, or (when no row needs
  * filtering, merging or reordering) Arrow IPC streams read from the files, whose dictionary and
- * record batch messages can be sent as they are under `schema`.
+ * record batch messages can be sent as they are under `schema`. Nothing is read until the
+ * generator is pulled.
  */
-export type SliceData =
+export type SliceData = (
   | { kind: 'batches'; schema: Schema; batches: AsyncGenerator<RecordBatch> }
-  | { kind: 'ipc'; schema: Schema; streams: AsyncGenerator<Uint8Array> };
+  | { kind: 'ipc'; schema: Schema; streams: AsyncGenerator<Uint8Array> }
+) & {
+  /** Decoded bytes the read holds at most at any time (its files' windows and the rows merged from them). */
+  memoryBytes: number;
+  /** Decoded bytes of all the rows it returns, estimated from the manifest. */
+  estimatedBytes: number;
+};

@@ -1,28 +1,33 @@
 /**
  * Reading: planning a query into endpoints, and reading one endpoint's slice as record batches
- * ordered by key columns then time.
+ * ordered by key columns then time. A read holds a bounded window of its files at a time
+ * (read-window.ts), whatever the number of files or the size of their row groups.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataType, Dictionary, Field, MessageReader, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
-import { concatBatches, conformBatch, filterBatch, sortPermutation, sortedRangeForKeys, takeRows } from './batch-kernels.js';
+import { conformBatch } from './batch-kernels.js';
+import { chain, firstRows, resampleSorted } from './batch-streams.js';
 import { manifestSchemaOf } from './dataset-spec.js';
 import { StorageError } from './errors.js';
 import { selectFiles, type SelectedFile } from './file-selection.js';
 import type { Manifest } from './manifest.js';
 import { IpcCache } from './ipc-cache.js';
-import type { IpcTierRangeReader } from './ipc-tier-ranges.js';
-import type { ParquetReader } from './parquet-reader.js';
 import { mergeSorted } from './merge-sorted.js';
-import { checkResampleSchema, resample } from './resample.js';
+import { CACHE_SHARE, fileWindows, planWindows, rowBytesOf, type ReadContext, type WindowPlan } from './read-window.js';
+import { checkResampleSchema } from './resample.js';
 import type { PlannedEndpoint, ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import type { ReadQuery } from '@flightdeck/contract';
+
+export type { ReadContext } from './read-window.js';
 
 export interface ReadOptions {
   /** Rows an endpoint covers before the planner starts the next one. */
   endpointTargetRows: number;
   /** Rows per record batch sent to clients. */
   outputBatchRows: number;
+  /** Decoded bytes one read holds at most (default READ_WINDOW_BYTES; tests make it small). */
+  readWindowBytes?: number;
 }
 
 /** The schema a query returns: the dataset's, projected in the caller's column order. */
@@ -110,88 +115,58 @@ function neededSchema(m: Manifest, q: ReadQuery): Schema {
   return new Schema(full.fields.filter((f) => wanted.has(f.name)));
 }
 
-/** Where a read finds its files and keeps what it decoded. */
-export interface ReadContext {
-  datasetDir: string;
-  cache: IpcCache;
-  parquet: ParquetReader;
-  tier: IpcTierRangeReader;
-}
-
-async function readIpc(ctx: ReadContext, s: SelectedFile, columns: string[]): Promise<Uint8Array> {
-  const rowGroups = s.rowGroups.length === s.file.rowGroups.length ? null : s.rowGroups;
-  const path = join(ctx.datasetDir, s.file.path);
-  const key = IpcCache.key(path, columns, rowGroups);
-  let ipc = ctx.cache.get(key);
-  if (!ipc) {
-    ipc = await ctx.parquet.readIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) });
-    ctx.cache.set(key, ipc);
-  }
-  return ipc;
-}
-
 /**
- * The file's IPC tier copy, when the read wants every row and exactly the columns it holds;
- * undefined otherwise (the Parquet file is read instead).
+ * A file's rows as whole Arrow IPC, when that costs a stream nothing of its own: already in the
+ * hot cache, or small enough to be read once into it (once, however many streams ask at a time).
+ * Undefined otherwise: the file is then streamed a message or a window at a time.
  */
-async function readIpcTier(ctx: ReadContext, s: SelectedFile, columns: string[]): Promise<Uint8Array | undefined> {
+async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[], rowBytes: number): Promise<Uint8Array | undefined> {
+  const share = ctx.cache.capacityBytes / CACHE_SHARE;
+  const path = join(ctx.datasetDir, s.file.path);
+  const tier = forwardableTier(s, columns);
+  if (tier) {
+    // Keyed by the Parquet file, so retiring that file drops this entry too.
+    const key = IpcCache.key(path, ['<ipc-tier>'], null);
+    if (tier.bytes > share) return ctx.cache.get(key);
+    return ctx.cache.getOrLoad(key, () => readFile(join(ctx.datasetDir, tier.path)));
+  }
+  const rowGroups = s.rowGroups.length === s.file.rowGroups.length ? null : s.rowGroups;
+  const key = IpcCache.key(path, columns, rowGroups);
+  if (s.estimatedRows * rowBytes > share) return ctx.cache.get(key);
+  return ctx.cache.getOrLoad(key, () => ctx.parquet.readIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) }));
+}
+
+/** The file's IPC tier copy, when the read wants every row and exactly the columns it holds. */
+function forwardableTier(s: SelectedFile, columns: string[]): { path: string; bytes: number } | undefined {
   const tier = s.file.ipc;
   if (!tier || s.rowGroups.length !== s.file.rowGroups.length) return undefined;
   if (columns.length !== s.file.columns.length || columns.some((c, i) => s.file.columns[i] !== c)) return undefined;
-  // Keyed by the Parquet file, so retiring that file drops this entry too.
-  const key = IpcCache.key(join(ctx.datasetDir, s.file.path), ['<ipc-tier>'], null);
-  let ipc = ctx.cache.get(key);
-  if (!ipc) {
-    ipc = await readFile(join(ctx.datasetDir, tier.path));
-    ctx.cache.set(key, ipc);
-  }
-  return ipc;
+  return tier;
 }
 
 /**
- * Some keys' rows of a file of many keys, fetched from its IPC tier copy by key runs rather than
- * as whole row groups; undefined when the file has no tier copy this can read.
+ * The selected files' IPC messages, file by file: whole from the hot cache, else the tier copy's
+ * stored messages one at a time, else windows of decoded rows re-encoded.
  */
-async function readKeyRows(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, keys: string[], columns: string[]): Promise<RecordBatch[] | undefined> {
-  const tier = s.file.ipc;
-  if (!tier || (s.file.minKey !== null && s.file.minKey === s.file.maxKey)) return undefined;
-  // Narrow each key's run by time only when the query's window cuts into the file's time span.
-  const cuts = (q.startNs !== null && q.startNs > BigInt(s.file.minTimeNs)) || (q.endNs !== null && q.endNs <= BigInt(s.file.maxTimeNs));
-  const window = cuts ? { column: m.timeColumn, startNs: q.startNs, endNs: q.endNs } : undefined;
-  // Keyed by the Parquet file, so retiring that file drops this entry too.
-  const key = `${IpcCache.key(join(ctx.datasetDir, s.file.path), columns, null)}|keys=${JSON.stringify(keys)}|${window ? `${q.startNs}..${q.endNs}` : '*'}`;
-  const cached = ctx.cache.get(key);
-  if (cached) return tableFromIPC(cached).batches;
-  const batches = await ctx.tier.readKeys(join(ctx.datasetDir, tier.path), keys, columns, window);
-  if (batches === undefined) return undefined;
-  const schema = new Schema(batches[0]?.schema.fields.filter((f) => columns.includes(f.name)) ?? []);
-  const kept = batches.map((b) => project(b, schema));
-  ctx.cache.set(key, tableToIPC(new Table(schema, kept), 'stream'));
-  return kept;
-}
-
-/** A file's rows that pass the query's filters, batch by batch (each stored batch is sorted). */
-async function readFiltered(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, schema: Schema): Promise<RecordBatch[]> {
-  const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
-  const ranged = q.symbols !== null ? await readKeyRows(ctx, m, q, s, q.symbols, columns) : undefined;
-  const pieces: RecordBatch[] = [];
-  for (const batch of ranged ?? tableFromIPC(await readIpc(ctx, s, columns)).batches) {
-    const piece = applyFilters(conformBatch(batch, schema), m, q);
-    if (piece.numRows > 0) pieces.push(piece);
+async function* forwardFiles(ctx: ReadContext, m: Manifest, q: ReadQuery, selected: SelectedFile[], schema: Schema, plan: WindowPlan): AsyncGenerator<Uint8Array> {
+  const columns = schema.fields.map((f) => f.name);
+  for (const s of selected) {
+    const ipc = await cachedFileIpc(ctx, s, columns, rowBytesOf(s, schema));
+    if (ipc) {
+      const stored = new MessageReader(ipc).readSchema();
+      // A file written under another type spelling is re-encoded rather than forwarded.
+      if (stored && sameSchema(stored, schema)) yield ipc;
+      else for (const b of tableFromIPC(ipc).batches) yield tableToIPC(new Table(schema, [conformBatch(b, schema)]), 'stream');
+      continue;
+    }
+    const tier = forwardableTier(s, columns);
+    const messages = tier ? await ctx.tier.openMessages(join(ctx.datasetDir, tier.path)) : undefined;
+    if (messages && sameSchema(messages.schema, schema)) {
+      yield* messages.messages();
+      continue;
+    }
+    for await (const w of fileWindows(ctx, m, q, s, schema, plan.windows.get(s)!)) yield tableToIPC(new Table(schema, [w]), 'stream');
   }
-  return pieces;
-}
-
-/**
- * A file's rows that pass the query's filters, read a row group at a time (or, for a few keys, by
- * their runs in the IPC tier), so a merge over many files holds one piece of each.
- */
-async function* filteredGroups(ctx: ReadContext, m: Manifest, q: ReadQuery, s: SelectedFile, schema: Schema): AsyncGenerator<RecordBatch> {
-  if (q.symbols !== null || s.rowGroups.length <= 1) {
-    yield* await readFiltered(ctx, m, q, s, schema);
-    return;
-  }
-  for (const g of s.rowGroups) yield* await readFiltered(ctx, m, q, { ...s, rowGroups: [g] }, schema);
 }
 
 /** Batches of at most `rows` rows, projected onto `schema`. */
@@ -248,13 +223,7 @@ function sameSchema(a: Schema, b: Schema): boolean {
   );
 }
 
-/** Rows of a sorted batch that pass the query's key and time filters. */
-function applyFilters(batch: RecordBatch, m: Manifest, q: ReadQuery): RecordBatch {
-  if (q.symbols === null && q.startNs === null && q.endNs === null) return batch;
-  return filterBatch(batch, sortedRangeForKeys(batch, m.keyColumns, q.symbols, m.timeColumn, q.startNs, q.endNs));
-}
-
-/** Reads one endpoint's rows, ordered by key columns then time. */
+/** Reads one endpoint's rows, ordered by key columns then time, a bounded window at a time. */
 export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice, opts: ReadOptions): Promise<SliceData> {
   const q = slice.query;
   const schema = outputSchema(m, q);
@@ -263,63 +232,20 @@ export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice,
   const selected = selectFiles(m, q, partitions);
 
   if (forwardable(m, q, selected, schema)) {
-    const columns = schema.fields.map((f) => f.name);
-    async function* streams(): AsyncGenerator<Uint8Array> {
-      for (const s of selected) {
-        const ipc = (await readIpcTier(ctx, s, columns)) ?? (await readIpc(ctx, s, columns));
-        const stored = new MessageReader(ipc).readSchema();
-        // A file written under another type spelling is re-encoded rather than forwarded.
-        if (stored && sameSchema(stored, schema)) yield ipc;
-        else for (const b of tableFromIPC(ipc).batches) yield tableToIPC(new Table(schema, [conformBatch(b, schema)]), 'stream');
-      }
-    }
-    return { kind: 'ipc', schema, streams: streams() };
+    const plan = planWindows(selected, schema, { merged: false, maxRows: opts.outputBatchRows, limit: null, windowBytes: opts.readWindowBytes });
+    return { kind: 'ipc', schema, streams: forwardFiles(ctx, m, q, selected, schema, plan), memoryBytes: plan.memoryBytes, estimatedBytes: plan.estimatedBytes };
   }
 
   const needed = neededSchema(m, q);
-  const inOrder = sequential(m, q, selected);
-  const cap = q.limit !== null && q.interval === null ? q.limit : null;
-  if (!inOrder && selected.length > 1 && cap === null && q.interval === null) {
-    // Files whose rows interleave: merge them as they are read, one batch of each at a time.
-    const merged = mergeSorted(selected.map((s) => filteredGroups(ctx, m, q, s, needed)), needed, m.keyColumns, m.timeColumn);
-    return { kind: 'batches', schema, batches: rebatch(merged, schema, opts.outputBatchRows) };
-  }
-  async function* generate(): AsyncGenerator<RecordBatch> {
-    let pieces: RecordBatch[] = [];
-    let rowsSoFar = 0;
-    for (const s of selected) {
-      for (const piece of await readFiltered(ctx, m, q, s, needed)) {
-        pieces.push(piece);
-        rowsSoFar += piece.numRows;
-      }
-      if (cap === null) continue;
-      // Rows already in order and enough of them: the files after these cannot come first.
-      if (inOrder && rowsSoFar >= cap) break;
-      // Otherwise keep only the first `cap` rows so far, so a small limit over a large dataset
-      // holds one file plus twice the limit, never the whole dataset.
-      if (!inOrder && rowsSoFar > 2 * cap) {
-        pieces = [firstRows(concatBatches(needed, pieces), m, cap)];
-        rowsSoFar = pieces[0]!.numRows;
-      }
-    }
-    if (pieces.length === 0) return;
-    let rows = pieces.length === 1 ? pieces[0]! : concatBatches(needed, pieces);
-    // Pieces of one file follow each other; pieces of several need a merge.
-    if (!inOrder && selected.length > 1) rows = takeRows(rows, sortPermutation(rows, m.keyColumns, m.timeColumn));
-    if (q.interval) rows = resample(rows, m.keyColumns, m.timeColumn, q.interval);
-    if (q.limit !== null && rows.numRows > q.limit) rows = rows.slice(0, q.limit);
-    const projected = project(rows, schema);
-    for (let start = 0; start < projected.numRows; start += opts.outputBatchRows) {
-      yield projected.slice(start, Math.min(projected.numRows, start + opts.outputBatchRows));
-    }
-  }
-  return { kind: 'batches', schema, batches: generate() };
-}
-
-/** The first `n` rows of a batch in key/time order. */
-function firstRows(batch: RecordBatch, m: Manifest, n: number): RecordBatch {
-  const order = sortPermutation(batch, m.keyColumns, m.timeColumn);
-  return takeRows(batch, order.subarray(0, Math.min(n, order.length)));
+  // Files whose rows interleave (a query JSON used as a ticket, a partition of appended files)
+  // are merged as they are read; files that follow each other are read one after the other.
+  const merged = !sequential(m, q, selected);
+  const plan = planWindows(selected, needed, { merged, maxRows: opts.outputBatchRows, limit: q.interval === null ? q.limit : null, windowBytes: opts.readWindowBytes });
+  const sources = selected.map((s) => fileWindows(ctx, m, q, s, needed, plan.windows.get(s)!));
+  let rows = merged ? mergeSorted(sources, needed, m.keyColumns, m.timeColumn) : chain(sources);
+  if (q.interval) rows = resampleSorted(rows, needed, m.keyColumns, m.timeColumn, q.interval);
+  if (q.limit !== null) rows = firstRows(rows, q.limit);
+  return { kind: 'batches', schema, batches: rebatch(rows, schema, opts.outputBatchRows), memoryBytes: plan.memoryBytes, estimatedBytes: plan.estimatedBytes };
 }
 
 /** The batch's columns named by `schema`, in its order (arrow's own select reorders wrongly). */
