@@ -48,7 +48,7 @@ module.exports = {
       comment: 'other packages use flight-server through its exports map only.',
       severity: 'error',
       from: { pathNot: '^flight-server/' },
-      to: { path: '^flight-server/', pathNot: '^flight-server/(src/index\\.ts|src/testing/|test-support/)' },
+      to: { path: '^flight-server/', pathNot: '^flight-server/(src/index\\.ts|test-support/)' },
     },
   ],
   options: {

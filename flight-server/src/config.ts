@@ -1,5 +1,13 @@
-import type { TlsFiles } from './service/tls.js';
-import { loadUserTable, type UserTable } from './service/user-table.js';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TlsFiles } from './server/transport/tls.js';
+import { loadUserTable, type UserTable } from './server/auth/user-table.js';
+
+/**
+ * `<repository>/data/flight`: npm runs a workspace's script in the workspace's folder, so a default
+ * relative to the working directory would differ between `npm start` and `npm start -w flight-server`.
+ */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data/flight', import.meta.url));
 
 /** The Flight server's configuration, read from the environment once and validated. */
 export interface FlightServerConfig extends OperationsConfig {
@@ -57,7 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
   return {
     host: env.FLIGHT_HOST || '127.0.0.1',
     port: integer(env, 'FLIGHT_PORT', 8815, 0, 65535),
-    dataDir: env.DATA_DIR || './data/flight',
+    dataDir: resolve(env.DATA_DIR || DEFAULT_DATA_DIR),
     logLevel,
     maxMessageBytes: integer(env, 'FLIGHT_MAX_MESSAGE_BYTES', 256 * MiB, 1 * MiB, 2047 * MiB),
     maxPutBytes: integer(env, 'FLIGHT_MAX_PUT_BYTES', 4096 * MiB, 1 * MiB),

@@ -6,7 +6,7 @@
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { DatasetStore } from './storage/dataset-store.js';
-import { startFlightServer } from './service/flight-server.js';
+import { startFlightServer } from './server/server.js';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel);

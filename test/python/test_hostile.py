@@ -1,7 +1,7 @@
 """Hostile input through pyarrow: garbage tickets, commands, action bodies and descriptors,
 oversized messages. Each gets a client-fault status, the server keeps serving, and the data
 (version, rows, files) is unchanged. The raw-bytes and lying-FlightData suite is the Node one
-(flight-server/src/service/hostile-input.test.ts)."""
+(flight-server/src/server/hostile-input.test.ts)."""
 
 from __future__ import annotations
 

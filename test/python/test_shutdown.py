@@ -55,7 +55,9 @@ def test_sigterm_lets_a_running_doget_finish(tmp_path):
 def test_sigterm_cuts_a_stalled_doget_at_the_grace_deadline(tmp_path):
     srv = start_server(tmp_path, {"FLIGHT_SHUTDOWN_GRACE_MS": "1000", "FLIGHT_BATCH_ROWS": "2000"})
     client = fl.connect(srv.location)
-    seed(client, "bars", days=20)
+    # About 23 MB: well beyond what the server may leave unflushed (8 MiB) plus the HTTP/2 windows,
+    # so the stream cannot complete into buffers before the signal, however fast the server reads.
+    seed(client, "bars", days=20, symbols=60)
     reader = client.do_get(fl.Ticket(b'{"dataset":"bars"}'))
     reader.read_chunk()
     started = time.monotonic()

@@ -195,7 +195,7 @@ describe('TLS', () => {
   let certs: { caCert: string; clientCert: string; clientKey: string; otherCaCert: string };
   beforeAll(async () => {
     // The server's own test helper: a throwaway CA, server and client certificates (openssl).
-    const { makeTestCertificates } = await import('../../flight-server/src/service/test-certificates.js');
+    const { makeTestCertificates } = await import('../../flight-server/test-support/test-certificates.js');
     certs = makeTestCertificates(dir.path);
     tls = await startServer(join(dir.path, 'tls'), 0, {
       FLIGHT_TLS_CERT: join(dir.path, 'server.pem'),

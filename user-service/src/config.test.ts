@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.js';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_USERS_DATA_DIR, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
-  it('defaults to port 4002 and embedded PGlite in ./data/users', () => {
-    expect(loadConfig({})).toEqual({ host: '127.0.0.1', port: 4002, databaseUrl: undefined, dataDir: './data/users', logLevel: 'info' });
+  it('defaults to port 4002 and embedded PGlite in <repository>/data/users, wherever it is started', () => {
+    expect(loadConfig({})).toEqual({ host: '127.0.0.1', port: 4002, databaseUrl: undefined, dataDir: DEFAULT_USERS_DATA_DIR, logLevel: 'info' });
+    expect(DEFAULT_USERS_DATA_DIR).toBe(fileURLToPath(new URL('../../data/users', import.meta.url)));
+    expect(loadConfig({ USERS_DATA_DIR: 'rel/users' }).dataDir).toBe(resolve('rel/users'));
   });
 
   it('reads every variable', () => {

@@ -1,4 +1,13 @@
 /** The user service's configuration, read from the environment once and validated. */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `<repository>/data/users`, however the service is started: npm runs a workspace's script in the
+ * workspace's folder, so a default relative to the working directory would differ from `npm start`'s.
+ */
+export const DEFAULT_USERS_DATA_DIR = fileURLToPath(new URL('../../data/users', import.meta.url));
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -9,7 +18,7 @@ export interface UserServiceConfig {
   port: number;
   /** `DATABASE_URL` (postgres:// or postgresql://); undefined means embedded PGlite in `dataDir`. */
   databaseUrl: string | undefined;
-  /** `USERS_DATA_DIR`, default `./data/users`; used only when `databaseUrl` is undefined. */
+  /** `USERS_DATA_DIR` (absolute), default `<repository>/data/users`; used only when `databaseUrl` is undefined. */
   dataDir: string;
   logLevel: LogLevel;
 }
@@ -48,7 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): UserServiceCon
     host: env.USERS_HOST?.trim() || '127.0.0.1',
     port: port(env, 'USERS_PORT', 4002),
     databaseUrl: databaseUrl(env),
-    dataDir: env.USERS_DATA_DIR?.trim() || './data/users',
+    dataDir: resolve(env.USERS_DATA_DIR?.trim() || DEFAULT_USERS_DATA_DIR),
     logLevel: logLevel as LogLevel,
   };
 }

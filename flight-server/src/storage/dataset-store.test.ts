@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Schema, tableFromIPC, type RecordBatch } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BARS_FIELDS, barsSchema, makeBars, price } from '../testing/bars.js';
+import { BARS_FIELDS, barsSchema, makeBars, price } from '../../test-support/bars.js';
 import { DatasetStore } from './dataset-store.js';
 import { type ReadQuery, wholeDataset } from '@flightdeck/contract';
 

@@ -8,9 +8,14 @@ import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { tableFromIPC, type RecordBatch, type Schema } from 'apache-arrow';
-import { concatBatches, conformBatch, filterBatch, lastWinsUnique, sortPermutation, sortedRangeForKeys, takeRows, type RowRange } from './batch-kernels.js';
+import { concatBatches } from './kernels/concat.js';
+import { conformBatch } from './kernels/conform.js';
+import { lastWinsUnique } from './kernels/dedupe.js';
+import { sortedRangeForKeys, type RowRange } from './kernels/search.js';
+import { sortPermutation } from './kernels/sort.js';
+import { filterBatch, takeRows } from './kernels/take-filter.js';
 import { commitManifest, fsyncPath, listVersions, readManifest, removeCatalogLeftovers, CATALOG_DIR, versionFileName } from './catalog.js';
-import { DataFileWriter } from './data-file-writer.js';
+import { DataFileWriter } from './write/data-file-writer.js';
 import { checkDatasetName, checkDatasetSpec, checkSchemaRoles, fieldsFromSchema, manifestSchemaOf, schemaFromFields, type DatasetSpec } from './dataset-spec.js';
 import { StorageError } from './errors.js';
 import {
@@ -23,17 +28,17 @@ import {
   type FieldSpec,
   type ReadQuery,
 } from '@flightdeck/contract';
-import { IngestBuffer } from './ingest.js';
+import { IngestBuffer } from './write/ingest.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { manifestBytes, manifestRows, type FileEntry, type Manifest } from './manifest.js';
-import { rowGroupStats } from './parquet-io.js';
-import { ParquetReader, type ParquetIoStats } from './parquet-reader.js';
-import { IpcTierRangeReader } from './ipc-tier-ranges.js';
-import { ParquetEncoderPool } from './parquet-encoder-pool.js';
-import type { ReadPlan, ReadSlice, SliceData } from './read-plan.js';
-import { IpcCache, type CacheStats } from './ipc-cache.js';
-import { planRead, readSlice, type ReadOptions } from './reader.js';
-import { HeldWindows, type ReadWindowStats } from './read-window.js';
+import { rowGroupStats } from './io/parquet-io.js';
+import { ParquetReader, type ParquetIoStats } from './io/parquet-reader.js';
+import { IpcTierRangeReader } from './io/ipc-tier-ranges.js';
+import { ParquetEncoderPool } from './write/parquet-encoder-pool.js';
+import type { ReadPlan, ReadSlice, SliceData } from './read/read-plan.js';
+import { IpcCache, type CacheStats } from './io/ipc-cache.js';
+import { planRead, readSlice, type ReadOptions } from './read/reader.js';
+import { HeldWindows, type ReadWindowStats } from './read/read-window.js';
 
 export interface StoreOptions extends ReadOptions {
   dataDir: string;
