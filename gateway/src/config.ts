@@ -1,6 +1,7 @@
 /** The gateway's configuration, read from the environment once and validated (fail fast naming the variable). */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from '@flightdeck/graphql-http';
+
+export { LOG_LEVELS, type LogLevel };
 
 export interface SubgraphEndpoint {
   /** Subgraph name in the supergraph. */

@@ -3,7 +3,8 @@
  * returns to `Bar` rows. Times are read as raw int64 in the column's unit (exact), not via
  * `Vector.get`, which rounds to milliseconds as a JS number.
  */
-import { DataType, TimeUnit, type Table, type Timestamp, type Vector } from 'apache-arrow';
+import { NS_PER_UNIT } from '@flightdeck/contract';
+import { DataType, type Table, type Timestamp, type Vector } from 'apache-arrow';
 import { facadeError } from './errors.js';
 import type { DatasetDescription } from './flight-port.js';
 
@@ -50,13 +51,6 @@ export function barShape(d: DatasetDescription): BarShape {
 export function barColumns(shape: BarShape): string[] {
   return [shape.keyColumn, shape.timeColumn, ...shape.valueColumns];
 }
-
-const NS_PER_UNIT: Record<TimeUnit, bigint> = {
-  [TimeUnit.SECOND]: 1_000_000_000n,
-  [TimeUnit.MILLISECOND]: 1_000_000n,
-  [TimeUnit.MICROSECOND]: 1_000n,
-  [TimeUnit.NANOSECOND]: 1n,
-};
 
 /** The time column's values as epoch nanoseconds, exactly. */
 export function timestampsNs(vector: Vector): BigInt64Array {

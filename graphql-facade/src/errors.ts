@@ -5,6 +5,7 @@
  */
 import { FlightError, type FlightErrorCode } from '@flightdeck/proto';
 import { GraphQLError } from 'graphql';
+import { isClientFault as isSharedClientFault } from '@flightdeck/graphql-http';
 
 export type FacadeErrorCode =
   | 'BAD_USER_INPUT'
@@ -55,17 +56,7 @@ export function toGraphQLError(err: unknown): GraphQLError {
   });
 }
 
-/** Codes a client caused (logged at info); everything else is logged at error. */
+/** Codes a client caused (logged at info): graphql-http's, plus the row budget. */
 export function isClientFault(code: unknown): boolean {
-  return (
-    code === 'BAD_USER_INPUT' ||
-    code === 'NOT_FOUND' ||
-    code === 'ROW_LIMIT_EXCEEDED' ||
-    code === 'GRAPHQL_PARSE_FAILED' ||
-    code === 'GRAPHQL_VALIDATION_FAILED' ||
-    code === 'BAD_REQUEST' ||
-    code === 'OPERATION_RESOLUTION_FAILURE' ||
-    code === 'PERSISTED_QUERY_NOT_FOUND' ||
-    code === 'PERSISTED_QUERY_NOT_SUPPORTED'
-  );
+  return isSharedClientFault(code, ['ROW_LIMIT_EXCEEDED']);
 }

@@ -3,6 +3,7 @@
  * the node:http front (/graphql, probes, metrics, request ids, body limit), the root logger, the
  * supergraph's one DateTime scalar, and the control-character rule for string inputs.
  */
+export { isClientFault, LOG_LEVELS, type LogLevel } from './client-faults.js';
 export { DateTimeScalar, parseDateTime, serializeDateTime } from './date-time.js';
 export { HttpMetrics } from './http-metrics.js';
 export {

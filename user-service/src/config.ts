@@ -1,4 +1,5 @@
 /** The user service's configuration, read from the environment once and validated. */
+import { LOG_LEVELS, type LogLevel } from '@flightdeck/graphql-http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,8 +9,7 @@ import { fileURLToPath } from 'node:url';
  */
 export const DEFAULT_USERS_DATA_DIR = fileURLToPath(new URL('../../data/users', import.meta.url));
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel };
 
 export interface UserServiceConfig {
   /** Interface to bind (`USERS_HOST`, default 127.0.0.1: the gateway is the public face). */

@@ -11,19 +11,7 @@ export function userError(code: UserErrorCode, message: string, field?: string):
   return new GraphQLError(message, { extensions: field === undefined ? { code } : { code, field } });
 }
 
-/** Codes a client caused (logged at info); everything else is logged at error and masked. */
-export function isClientFault(code: unknown): boolean {
-  return (
-    code === 'BAD_USER_INPUT' ||
-    code === 'NOT_FOUND' ||
-    code === 'GRAPHQL_PARSE_FAILED' ||
-    code === 'GRAPHQL_VALIDATION_FAILED' ||
-    code === 'BAD_REQUEST' ||
-    code === 'OPERATION_RESOLUTION_FAILURE' ||
-    code === 'PERSISTED_QUERY_NOT_FOUND' ||
-    code === 'PERSISTED_QUERY_NOT_SUPPORTED'
-  );
-}
+export { isClientFault } from '@flightdeck/graphql-http';
 
 /** PostgreSQL's SQLSTATE and constraint of a driver error, looking through Drizzle's wrapper. */
 export function pgErrorOf(error: unknown): { code: string; constraint: string | undefined } | undefined {
