@@ -14,6 +14,7 @@ import { loadConfig, USAGE, type ResultsTarget } from './config.js';
 import { killAllStarted } from './processes.js';
 import { renderMarkdown, renderTargets, renderText, toJson, type BenchReport } from './report.js';
 import { concurrentDoget } from './scenarios/concurrent-doget.js';
+import { crawlerAppends } from './scenarios/crawler-appends.js';
 import { dogetCold } from './scenarios/doget-cold.js';
 import { dogetHot } from './scenarios/doget-hot.js';
 import { doputIngest } from './scenarios/doput-ingest.js';
@@ -128,6 +129,7 @@ async function main(): Promise<number> {
     } else {
       run.notes.push('The DoPut ingest failed, so no scenario that reads the dataset ran.');
     }
+    await run.scenario('crawler', 'per-minute crawler appends', crawlerAppends);
   } catch (err) {
     failure = err;
   } finally {

@@ -6,12 +6,14 @@
  *   {"op":"get","url","descriptor":{"path":[..]}|{"cmd":{..}}}   GetFlightInfo + DoGet of every endpoint
  *   {"op":"put","url","path":[..],"file"}                         DoPut of an Arrow IPC file (loaded first)
  *   {"op":"graphql","url","requests":[{query,variables}],"warmup"} sequential POSTs, latency of each
+ *   {"op":"append","url","path":[..],"symbols","startNs","count"}  `count` DoPuts, each one minute of bars
+ *                                                                   of `symbols` symbols; seconds of each
  *
  * Bytes are the Arrow buffers of each received batch, dictionaries included (as pyarrow's nbytes).
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { RecordBatchReader, type Data, type RecordBatch } from 'apache-arrow';
+import { Field, Float64, Int64, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Timestamp, TimeUnit, Utf8, vectorFromArray, type Data } from 'apache-arrow';
 import { cmdDescriptor, FlightClient, pathDescriptor, type FlightDescriptor } from '@flightdeck/proto';
 
 interface DescriptorSpec {
@@ -23,6 +25,7 @@ type Command =
   | { op: 'get'; url: string; descriptor: DescriptorSpec }
   | { op: 'put'; url: string; path: string[]; file: string }
   | { op: 'graphql'; url: string; requests: { query: string; variables?: object }[]; warmup?: number }
+  | { op: 'append'; url: string; path: string[]; symbols: number; startNs: string; count: number }
   | { op: 'quit' };
 
 const clients = new Map<string, FlightClient>();
@@ -145,6 +148,46 @@ async function graphql(cmd: Extract<Command, { op: 'graphql' }>): Promise<object
   return { latencies_ms: latencies, items };
 }
 
+const MINUTE_NS = 60_000_000_000n;
+const barsSchema = new Schema([
+  new Field('symbol', new Utf8(), false),
+  new Field('ts', new Timestamp(TimeUnit.NANOSECOND, 'UTC'), false),
+  ...['open', 'high', 'low', 'close'].map((n) => new Field(n, new Float64(), true)),
+  new Field('volume', new Int64(), true),
+]);
+
+/** One minute of bars: a row per symbol (`S0000`, `S0001`, ...), prices derived from the minute. */
+function minuteOfBars(symbols: number, ts: bigint, minute: number): RecordBatch {
+  const names = Array.from({ length: symbols }, (_, i) => `S${String(i).padStart(4, '0')}`);
+  const price = Float64Array.from(names, (_, i) => 100 + i * 0.5 + (minute % 97) * 0.25);
+  const plain = (type: Float64 | Int64 | Timestamp, data: ArrayLike<unknown>) => makeData({ type, length: symbols, data } as never);
+  const children = [
+    vectorFromArray(names, new Utf8()).data[0]!,
+    plain(barsSchema.fields[1]!.type, new BigInt64Array(symbols).fill(ts)),
+    plain(new Float64(), price),
+    plain(new Float64(), price.map((p) => p + 1)),
+    plain(new Float64(), price.map((p) => p - 1)),
+    plain(new Float64(), price.map((p) => p + 0.5)),
+    plain(new Int64(), BigInt64Array.from(names, (_, i) => BigInt(1000 + i + minute))),
+  ];
+  return new RecordBatch(barsSchema, makeData({ type: new Struct(barsSchema.fields), length: symbols, nullCount: 0, children }));
+}
+
+/** A crawler: one DoPut per minute of bars, one after another, as fast as the server commits. */
+async function append(cmd: Extract<Command, { op: 'append' }>): Promise<object> {
+  const client = clientFor(cmd.url);
+  const seconds: number[] = [];
+  const start = BigInt(cmd.startNs);
+  for (let i = 0; i < cmd.count; i++) {
+    const minute = Number(start / MINUTE_NS) + i;
+    const batch = minuteOfBars(cmd.symbols, start + BigInt(i) * MINUTE_NS, minute);
+    const t0 = performance.now();
+    await client.doPut(pathDescriptor(...cmd.path), [batch]);
+    seconds.push((performance.now() - t0) / 1000);
+  }
+  return { seconds, rows: cmd.symbols * cmd.count };
+}
+
 async function run(cmd: Command): Promise<object> {
   switch (cmd.op) {
     case 'get':
@@ -153,6 +196,8 @@ async function run(cmd: Command): Promise<object> {
       return put(cmd);
     case 'graphql':
       return graphql(cmd);
+    case 'append':
+      return append(cmd);
     case 'quit':
       return {};
     default: {

@@ -15,6 +15,8 @@ export const ACTION_BODIES = {
     key_columns: z.array(z.string().min(1)).default([]),
     partition: z.string().default('day'),
     fields: z.array(fieldSpecSchema).min(1).optional(),
+    /** `"400d"`, `"26w"`, `"10y"` or null (keep everything); see retention.ts. */
+    retention: z.string().nullable().optional(),
   }),
   describe_dataset: z.strictObject({ name: datasetName }),
   delete_range: z.strictObject({
@@ -28,6 +30,13 @@ export const ACTION_BODIES = {
   vacuum: z.strictObject({ dataset: datasetName, retain_versions: z.number().int().min(1) }),
   drop_dataset: z.strictObject({ name: datasetName }),
   health: z.strictObject({}),
+  list_files: z.strictObject({ dataset: datasetName, as_of: z.number().int().nonnegative().optional() }),
+  list_keys: z.strictObject({
+    dataset: datasetName,
+    prefix: z.string().optional(),
+    limit: z.number().int().min(1).max(1_000_000).default(1000),
+  }),
+  set_retention: z.strictObject({ dataset: datasetName, retention: z.string().nullable() }),
 } as const;
 
 export type ActionName = keyof typeof ACTION_BODIES;

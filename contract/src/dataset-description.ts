@@ -35,4 +35,14 @@ export interface DatasetDescription {
   rows: number;
   bytes: number;
   partitions: PartitionDescription[];
+  /** Present when the dataset has a retention (`create_dataset`, `set_retention`): `"400d"`, `"26w"`, `"10y"`. */
+  retention?: string;
+}
+
+/** One data file of a version, as `list_files` answers: `url` is absolute (`file:///…`). */
+export interface ListedFile {
+  url: string;
+  partition: string;
+  rows: number;
+  bytes: number;
 }

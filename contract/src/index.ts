@@ -3,7 +3,7 @@
  * server, the clients and the GraphQL subgraphs share one definition of every value it fixes.
  */
 export { ACTION_BODIES, type ActionBody, type ActionInput, type ActionName } from './action-bodies.js';
-export { DATASET_NAME, fieldSpecSchema, type DatasetDescription, type FieldSpec, type PartitionDescription } from './dataset-description.js';
+export { DATASET_NAME, fieldSpecSchema, type DatasetDescription, type FieldSpec, type ListedFile, type PartitionDescription } from './dataset-description.js';
 export { ContractError, ERROR_CODES, invalidArgument, isErrorCode, type ErrorCode } from './errors.js';
 export {
   describeSchemaMismatch,
@@ -29,6 +29,7 @@ export {
   type ScryptParams,
 } from './password-hash.js';
 export { parseQuery, queryFromJson, queryToJson, serializeQuery, wholeDataset, type QueryJson, type ReadQuery } from './query.js';
+export { checkRetention, parseRetention, RETENTION_PATTERN, retentionCutoffNs, type Retention } from './retention.js';
 export { parseTimeValue } from './time-value.js';
 export {
   floorDiv,

@@ -28,6 +28,10 @@ export interface FlightServerConfig extends OperationsConfig {
   ipcTier: boolean;
   /** DoGet on node:http2 directly ('http2', no copy of bodies) or through grpc-js (FLIGHT_DOGET_TRANSPORT). */
   doGetTransport: 'http2' | 'grpc-js';
+  /** FLIGHT_CHECKPOINT_EVERY: a catalog checkpoint follows every version that is a multiple of this. */
+  checkpointEvery: number;
+  /** FLIGHT_COMPACT_FILES: partitions with more files are merged in the background; 0 = off. */
+  compactFiles: number;
 }
 
 const MiB = 1024 * 1024;
@@ -75,6 +79,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     cacheBytes: integer(env, 'CACHE_MB', 512, 0, 1024 * 1024) * MiB,
     ipcTier: boolean(env, 'FLIGHT_IPC_TIER', true),
     doGetTransport: oneOf(env, 'FLIGHT_DOGET_TRANSPORT', ['http2', 'grpc-js'] as const, 'http2'),
+    checkpointEvery: integer(env, 'FLIGHT_CHECKPOINT_EVERY', 100, 1, 1_000_000),
+    compactFiles: integer(env, 'FLIGHT_COMPACT_FILES', 16, 0, 1_000_000),
     ...loadOperationsConfig(env),
   };
 }

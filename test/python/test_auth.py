@@ -81,6 +81,9 @@ CALLS = {
     "compact": ("write", act("compact", {"dataset": "nope"})),
     "drop_dataset": ("admin", act("drop_dataset", {"name": "nope"})),
     "vacuum": ("admin", act("vacuum", {"dataset": "nope", "retain_versions": 1})),
+    "list_files": ("read", act("list_files", {"dataset": "nope"})),
+    "list_keys": ("read", act("list_keys", {"dataset": "nope"})),
+    "set_retention": ("admin", act("set_retention", {"dataset": "nope", "retention": "400d"})),
 }
 RANK = {"read": 0, "write": 1, "admin": 2}
 

@@ -29,6 +29,8 @@ export interface DatasetSpec {
   keyColumns: string[];
   partition: PartitionScheme;
   fields: FieldSpec[] | null;
+  /** `"400d"`, `"26w"`, `"10y"`; null or absent: keep everything. */
+  retention?: string | null;
 }
 
 export function checkPartitionScheme(value: string): PartitionScheme {

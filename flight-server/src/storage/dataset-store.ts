@@ -4,21 +4,29 @@
  * rewriting just the files whose key and time ranges overlap the new rows, so every version's
  * files hold disjoint primary keys and readers never deduplicate.
  */
-import { mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { tableFromIPC, type RecordBatch, type Schema } from 'apache-arrow';
 import { concatBatches } from './kernels/concat.js';
 import { conformBatch } from './kernels/conform.js';
-import { lastWinsUnique } from './kernels/dedupe.js';
 import { sortedRangeForKeys, type RowRange } from './kernels/search.js';
-import { sortPermutation } from './kernels/sort.js';
-import { filterBatch, takeRows } from './kernels/take-filter.js';
-import { commitManifest, fsyncPath, listVersions, readManifest, removeCatalogLeftovers, CATALOG_DIR, versionFileName } from './catalog.js';
+import { filterBatch } from './kernels/take-filter.js';
+import { fsyncPath, CATALOG_DIR } from './catalog.js';
+import { DatasetCatalog } from './catalog/dataset-catalog.js';
+import { listedFiles } from './catalog/file-listing.js';
+import { KeyLister, type KeyList } from './catalog/key-listing.js';
+import type { Change } from './catalog/version-record.js';
+import { compactOverfullPartition } from './maintenance/background-compaction.js';
+import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.js';
+import { expiredFiles } from './maintenance/retention.js';
+import { removeUnreferencedFiles } from './maintenance/unreferenced-files.js';
+import { sortUnique } from './write/sort-unique.js';
 import { DataFileWriter } from './write/data-file-writer.js';
 import { checkDatasetName, checkDatasetSpec, checkSchemaRoles, fieldsFromSchema, manifestSchemaOf, schemaFromFields, type DatasetSpec } from './dataset-spec.js';
 import { StorageError } from './errors.js';
 import {
+  checkRetention,
   DATASET_NAME,
   describeSchemaMismatch,
   formatIsoMs,
@@ -26,6 +34,7 @@ import {
   typeToString,
   type DatasetDescription,
   type FieldSpec,
+  type ListedFile,
   type ReadQuery,
 } from '@flightdeck/contract';
 import { IngestBuffer } from './write/ingest.js';
@@ -50,7 +59,16 @@ export interface StoreOptions extends ReadOptions {
   encoderThreads?: number;
   rowGroupRows: number;
   maxPutBytes: number;
+  /** A catalog checkpoint follows every version that is a multiple of this (default 100). */
+  checkpointEvery?: number;
+  /** Partitions with more files are compacted in the background; 0 or absent: off. */
+  compactFiles?: number;
 }
+
+/** Rows one background merge may hold (and one merged file may have). */
+const COMPACT_GROUP_ROWS = 1 << 20;
+/** How often every dataset's retention is checked (besides after each commit). */
+const RETENTION_CHECK_MS = 3600_000;
 
 export interface PutOutcome {
   rows: number;
@@ -63,22 +81,17 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
 }
 
-/** What one commit changes; null from a builder means nothing changes (a no-op). */
-interface Change {
-  operation: Manifest['operation'];
-  added?: FileEntry[];
-  removed?: ReadonlySet<string>;
-  fields?: FieldSpec[];
-  addedColumns?: string[];
-}
-
 export class DatasetStore {
-  private readonly current = new Map<string, Manifest>();
+  private readonly catalogs = new Map<string, DatasetCatalog>();
   private readonly locks = new KeyedMutex();
+  /** Held by background compaction, vacuum and drop: vacuum must not remove files a merge is writing. */
+  private readonly maintenanceLocks = new KeyedMutex();
+  private scheduler: MaintenanceScheduler | null = null;
   private readonly cache: IpcCache;
   private readonly parquet = new ParquetReader();
   private readonly tier = new IpcTierRangeReader();
   private readonly windows = new HeldWindows();
+  private readonly keys = new KeyLister(this.parquet);
   private readonly encoder: ParquetEncoderPool;
 
   private constructor(
@@ -102,59 +115,77 @@ export class DatasetStore {
       if (!DATASET_NAME.test(entry.name)) continue;
       await store.recoverDataset(entry.name);
     }
+    store.startMaintenance();
     return store;
+  }
+
+  private startMaintenance(): void {
+    const limits = { maxFiles: this.options.compactFiles ?? 0, maxGroupRows: COMPACT_GROUP_ROWS };
+    this.scheduler = new MaintenanceScheduler(
+      {
+        datasetNames: () => [...this.catalogs.keys()],
+        applyRetention: (name) => this.applyRetention(name),
+        compactStep: (name) => this.maintenanceLocks.run(name, () => compactOverfullPartition(this, name, limits, this.log)),
+      },
+      this.log,
+      { compaction: limits.maxFiles > 0, retentionCheckMs: RETENTION_CHECK_MS },
+    );
+    this.scheduler.start();
+  }
+
+  /** Resolves once no background compaction or retention check is running or queued. */
+  maintenanceIdle(): Promise<void> {
+    return this.scheduler?.idle() ?? Promise.resolve();
   }
 
   datasetDir(name: string): string {
     return join(this.options.dataDir, name);
   }
 
+  private catalogOptions() {
+    return { checkpointEvery: this.options.checkpointEvery ?? 100, log: this.log };
+  }
+
   private async recoverDataset(name: string): Promise<void> {
     const dir = this.datasetDir(name);
-    await removeCatalogLeftovers(dir);
-    const versions = await listVersions(dir);
-    if (versions.length === 0) {
+    const catalog = await DatasetCatalog.open(dir, this.catalogOptions());
+    if (catalog === null) {
       // A create that never committed version 0.
       await rm(dir, { recursive: true, force: true });
       this.log.warn({ dataset: name }, 'removed a dataset directory with no committed version');
       return;
     }
-    const referenced = new Set<string>();
-    let latest: Manifest | undefined;
-    for (const v of versions) {
-      const m = await readManifest(dir, v);
-      for (const f of m.files) for (const p of storedPaths(f)) referenced.add(p);
-      latest = m;
-    }
-    this.current.set(name, latest!);
-    const removed = await removeUnreferencedFiles(dir, referenced);
+    this.catalogs.set(name, catalog);
+    const removed = await removeUnreferencedFiles(dir, catalog.referencedPaths());
     if (removed.length > 0) this.log.warn({ dataset: name, files: removed.length }, 'removed files no committed version names');
   }
 
   listDatasets(): Manifest[] {
-    return [...this.current.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.catalogs.values()].map((c) => c.current).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private catalog(name: string): DatasetCatalog {
+    checkDatasetName(name);
+    const c = this.catalogs.get(name);
+    if (!c) throw new StorageError('NOT_FOUND', `dataset "${name}" does not exist`);
+    return c;
   }
 
   /** The current manifest, or NOT_FOUND. */
   manifest(name: string): Manifest {
-    checkDatasetName(name);
-    const m = this.current.get(name);
-    if (!m) throw new StorageError('NOT_FOUND', `dataset "${name}" does not exist`);
-    return m;
+    return this.catalog(name).current;
   }
 
   /** The manifest of a committed version (the current one when `version` is null). */
   async manifestAt(name: string, version: number | null): Promise<Manifest> {
-    const m = this.manifest(name);
-    if (version === null || version === m.version) return m;
-    if (version > m.version) throw new StorageError('NOT_FOUND', `version ${version} of dataset "${name}" does not exist (current is ${m.version})`);
-    return readManifest(this.datasetDir(name), version);
+    const c = this.catalog(name);
+    return version === null ? c.current : c.manifestAt(version);
   }
 
   async createDataset(spec: DatasetSpec): Promise<DatasetDescription> {
     checkDatasetSpec(spec);
     return this.locks.run(spec.name, async () => {
-      if (this.current.has(spec.name)) throw new StorageError('ALREADY_EXISTS', `dataset "${spec.name}" already exists`);
+      if (this.catalogs.has(spec.name)) throw new StorageError('ALREADY_EXISTS', `dataset "${spec.name}" already exists`);
       const dir = this.datasetDir(spec.name);
       await mkdir(join(dir, CATALOG_DIR), { recursive: true });
       const manifest: Manifest = {
@@ -168,53 +199,55 @@ export class DatasetStore {
         partition: spec.partition,
         fields: spec.fields ? fieldsFromSchema(schemaFromFields(spec.fields, spec), spec) : null,
         addedColumns: [],
+        retention: checkRetention(spec.retention ?? null),
         files: [],
       };
+      let catalog: DatasetCatalog;
       try {
-        await commitManifest(dir, manifest);
+        catalog = await DatasetCatalog.create(dir, manifest, this.catalogOptions());
       } catch (e) {
         if (e instanceof StorageError && e.code === 'ABORTED') throw new StorageError('ALREADY_EXISTS', `dataset "${spec.name}" already exists`);
         throw e;
       }
       await fsyncPath(this.options.dataDir);
-      this.current.set(spec.name, manifest);
+      this.catalogs.set(spec.name, catalog);
       return describeManifest(manifest);
     });
   }
 
   async describe(name: string, version: number | null = null): Promise<DatasetDescription & { oldest_version: number }> {
     const m = await this.manifestAt(name, version);
-    const versions = await listVersions(this.datasetDir(name));
-    return { ...describeManifest(m), oldest_version: versions[0] ?? m.version };
+    return { ...describeManifest(m), oldest_version: this.catalog(name).oldestVersion };
   }
 
   /**
    * Runs `build` under the dataset's commit lock against the current version and commits what
    * it returns as the next version. Files it wrote are removed if anything fails before the
-   * commit; a null change commits nothing and returns the current version.
+   * commit; a null change commits nothing (and removes `prepared`'s files) and returns the
+   * current version.
    */
-  private commit(name: string, build: (base: Manifest, files: DataFileWriter) => Promise<Change | null>, signal?: AbortSignal): Promise<Manifest> {
+  private commit(
+    name: string,
+    build: (base: Manifest, files: DataFileWriter) => Promise<Change | null>,
+    signal?: AbortSignal,
+    prepared?: DataFileWriter,
+  ): Promise<Manifest> {
     return this.locks.run(name, async () => {
-      const base = this.manifest(name);
-      const files = new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows, this.options.ipcTier ? this.options.outputBatchRows : 0, this.encoder);
+      const catalog = this.catalog(name);
+      const base = catalog.current;
+      const files = prepared ?? this.newFileWriter(name);
       try {
         const change = await build(base, files);
-        if (!change) return base;
+        if (!change) {
+          await files.discard();
+          return base;
+        }
         await files.sync();
         const removed = change.removed ?? new Set<string>();
-        const next: Manifest = {
-          ...base,
-          version: base.version + 1,
-          committedAt: new Date().toISOString(),
-          operation: change.operation,
-          fields: change.fields ?? base.fields,
-          addedColumns: change.addedColumns ?? base.addedColumns,
-          files: [...base.files.filter((f) => !removed.has(f.path)), ...(change.added ?? [])].sort(compareFiles),
-        };
         if (signal?.aborted) throw new StorageError('ABORTED', 'the stream was cancelled before its commit; nothing was committed');
-        await commitManifest(this.datasetDir(name), next);
-        this.current.set(name, next);
+        const next = await catalog.commit(change);
         if (removed.size > 0) this.cache.retire(this.datasetDir(name), [...removed]);
+        this.scheduler?.afterCommit(name);
         return next;
       } catch (e) {
         await files.discard();
@@ -273,7 +306,66 @@ export class DatasetStore {
     return expected;
   }
 
-  private async readFiles(m: Manifest, files: FileEntry[], schema: Schema): Promise<RecordBatch[]> {
+  /** A writer of new data files of `name` (background compaction writes outside the commit lock). */
+  newFileWriter(name: string): DataFileWriter {
+    return new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows, this.options.ipcTier ? this.options.outputBatchRows : 0, this.encoder);
+  }
+
+  /**
+   * Commits files written outside the commit lock when `change`, given the version current at
+   * commit time, accepts them; otherwise removes them and answers null.
+   */
+  async commitPrepared(name: string, files: DataFileWriter, change: (current: Manifest) => Change | null): Promise<Manifest | null> {
+    let accepted = false;
+    const next = await this.commit(
+      name,
+      async (base) => {
+        const c = change(base);
+        accepted = c !== null;
+        return c;
+      },
+      undefined,
+      files,
+    );
+    return accepted ? next : null;
+  }
+
+  /**
+   * Sets (or, with null, removes) the dataset's retention and removes the partitions already past
+   * it, in one new version; nothing changes when the retention is the same and nothing expired.
+   */
+  async setRetention(name: string, retention: string | null, nowMs = Date.now()): Promise<DatasetDescription> {
+    checkRetention(retention);
+    const next = await this.commit(name, async (base) => {
+      const same = (base.retention ?? null) === retention;
+      const expired = expiredFiles({ ...base, retention }, nowMs);
+      if (same && expired.length === 0) return null;
+      return { operation: same ? 'retention' : 'set_retention', retention, removed: new Set(expired.map((f) => f.path)) };
+    });
+    return describeManifest(next);
+  }
+
+  /** Exactly the Parquet files of a version (the current one when `asOf` is null), as absolute file:// URLs. */
+  async listFiles(name: string, asOf: number | null): Promise<{ version: number; files: ListedFile[] }> {
+    return listedFiles(await this.manifestAt(name, asOf), this.datasetDir(name));
+  }
+
+  /** Distinct values of the first key column, sorted, from the files' recorded keys (not their rows). */
+  async listKeys(name: string, prefix: string | null, limit: number): Promise<KeyList> {
+    return this.keys.list(this.manifest(name), this.datasetDir(name), prefix, limit);
+  }
+
+  /** Removes the partitions past the dataset's retention (a new version); nothing without one. */
+  async applyRetention(name: string, nowMs = Date.now()): Promise<void> {
+    if (!this.manifest(name).retention) return;
+    await this.commit(name, async (base) => {
+      const expired = expiredFiles(base, nowMs);
+      return expired.length === 0 ? null : { operation: 'retention', removed: new Set(expired.map((f) => f.path)) };
+    });
+  }
+
+  /** The rows of some files of a version, conformed to `schema`. */
+  async readFiles(m: Manifest, files: FileEntry[], schema: Schema): Promise<RecordBatch[]> {
     const out: RecordBatch[] = [];
     for (const f of files) {
       const ipc = await this.parquet.readIpc(join(this.datasetDir(m.name), f.path));
@@ -364,54 +456,43 @@ export class DatasetStore {
   }
 
   /**
-   * Keeps the newest `retain` versions: older manifests go first, then every data file that no
-   * retained version names. A crash in between leaves files that start-up removes.
+   * Keeps the newest `retain` versions: the catalog drops older versions (after a checkpoint of
+   * the oldest kept one), then every data file no retained version names goes. A crash in between
+   * leaves files that start-up removes.
    */
   async vacuum(name: string, retain: number): Promise<{ files_removed: number; bytes_freed: number; oldest_version: number }> {
     if (!Number.isInteger(retain) || retain < 1) throw new StorageError('INVALID_ARGUMENT', 'field "retain_versions" must be an integer >= 1');
-    return this.locks.run(name, async () => {
-      const m = this.manifest(name);
+    return this.maintenanceLocks.run(name, () => this.locks.run(name, async () => {
+      const catalog = this.catalog(name);
       const dir = this.datasetDir(name);
-      const versions = await listVersions(dir);
-      const kept = versions.slice(-retain);
-      const keptManifests = await Promise.all(kept.map((v) => readManifest(dir, v)));
-      const dropped = versions.slice(0, versions.length - kept.length);
-      const droppedFiles = new Map<string, number>();
-      for (const v of dropped) {
-        for (const f of (await readManifest(dir, v)).files) {
-          droppedFiles.set(f.path, f.bytes);
-          if (f.ipc) droppedFiles.set(f.ipc.path, f.ipc.bytes);
-        }
-      }
-      for (const v of dropped) await unlink(join(dir, CATALOG_DIR, versionFileName(v)));
-      if (dropped.length > 0) await fsyncPath(join(dir, CATALOG_DIR));
-      const live = new Set(keptManifests.flatMap((k) => k.files.flatMap(storedPaths)));
-      const removedPaths = await removeUnreferencedFiles(dir, live);
-      const bytes = removedPaths.reduce((n, p) => n + (droppedFiles.get(p) ?? 0), 0);
+      const oldest = await catalog.vacuum(retain);
+      const removed = await removeUnreferencedFiles(dir, catalog.referencedPaths());
+      const removedPaths = removed.map((r) => r.path);
       if (removedPaths.length > 0) this.cache.retire(dir, removedPaths);
       for (const p of removedPaths) {
         this.parquet.forget(join(dir, p));
         this.tier.forget(join(dir, p));
       }
-      return { files_removed: removedPaths.length, bytes_freed: bytes, oldest_version: kept[0] ?? m.version };
-    });
+      return { files_removed: removed.length, bytes_freed: removed.reduce((n, r) => n + r.bytes, 0), oldest_version: oldest };
+    }));
   }
 
   /** Removes a dataset: renamed aside at once (atomic), then deleted. */
   async drop(name: string): Promise<{ dropped: true }> {
-    return this.locks.run(name, async () => {
-      this.manifest(name);
+    return this.maintenanceLocks.run(name, () => this.locks.run(name, async () => {
+      await this.catalog(name).close();
       const dir = this.datasetDir(name);
       const trash = join(this.options.dataDir, `.trash-${name}-${randomUUID()}`);
       await rename(dir, trash);
       await fsyncPath(this.options.dataDir);
-      this.current.delete(name);
+      this.catalogs.delete(name);
       this.cache.retire(dir, ['*']);
       this.parquet.forgetUnder(dir);
       this.tier.forgetUnder(dir);
+      this.keys.forget(name);
       await rm(trash, { recursive: true, force: true });
       return { dropped: true as const };
-    });
+    }));
   }
 
   /** Plans a query into endpoints over one committed version. */
@@ -441,16 +522,12 @@ export class DatasetStore {
     return { filesOpened: parquet.filesOpened + tier.filesOpened, bytesRead: parquet.bytesRead + tier.bytesRead };
   }
 
-  /** Stops the encoder threads (the store stays readable). */
+  /** Stops background maintenance and the encoder threads, and waits for catalog checkpoints being written (the store stays readable). */
   async close(): Promise<void> {
+    await this.scheduler?.close();
+    await Promise.all([...this.catalogs.values()].map((c) => c.close()));
     await this.encoder.close();
   }
-}
-
-function sortUnique(batch: RecordBatch, m: Manifest): RecordBatch {
-  const perm = lastWinsUnique(batch, sortPermutation(batch, m.keyColumns, m.timeColumn), m.keyColumns, m.timeColumn);
-  if (perm.length === batch.numRows && perm.every((v, i) => v === i)) return batch;
-  return takeRows(batch, perm);
 }
 
 /** Stored files of a partition whose time and first-key ranges overlap a sorted batch's. */
@@ -477,36 +554,6 @@ function complement(ranges: readonly RowRange[], n: number): RowRange[] {
   }
   if (at < n) out.push([at, n]);
   return out;
-}
-
-/** Every file a manifest entry names: the Parquet file and its IPC tier copy. */
-function storedPaths(f: FileEntry): string[] {
-  return f.ipc ? [f.path, f.ipc.path] : [f.path];
-}
-
-function compareFiles(a: FileEntry, b: FileEntry): number {
-  return a.partition === b.partition ? a.minTimeNs.localeCompare(b.minTimeNs) : a.partition.localeCompare(b.partition);
-}
-
-/** Deletes every data file below a dataset directory that `referenced` does not name. */
-async function removeUnreferencedFiles(datasetDir: string, referenced: ReadonlySet<string>): Promise<string[]> {
-  const removed: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    const abs = rel ? join(datasetDir, rel) : datasetDir;
-    for (const entry of await readdir(abs, { withFileTypes: true })) {
-      if (entry.name === CATALOG_DIR && !rel) continue;
-      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        await walk(childRel);
-        if ((await readdir(join(datasetDir, childRel))).length === 0) await rm(join(datasetDir, childRel), { recursive: true, force: true });
-      } else if (!referenced.has(childRel)) {
-        await unlink(join(datasetDir, childRel));
-        removed.push(childRel);
-      }
-    }
-  };
-  await walk('');
-  return removed;
 }
 
 export function describeManifest(m: Manifest): DatasetDescription {
@@ -537,5 +584,6 @@ export function describeManifest(m: Manifest): DatasetDescription {
       min_time: formatIsoMs(p.min),
       max_time: formatIsoMs(p.max),
     })),
+    ...(m.retention ? { retention: m.retention } : {}),
   };
 }

@@ -1,7 +1,9 @@
 /**
  * A dataset version's manifest: everything a reader needs to see that version whole: the schema,
- * the partition scheme and every live file with its statistics. Manifests are immutable once
- * committed; each commit writes the next one.
+ * the partition scheme and every live file with its statistics. Manifests are immutable; the
+ * catalog (catalog/) stores each version as the change it made and rebuilds manifests from a
+ * checkpoint plus those changes. `format: 1` is also how servers before the version log stored
+ * every version whole (`_catalog/v<20 digits>.json`), which the catalog still reads.
  */
 import { z } from 'zod';
 import { fieldSpecSchema, PARTITION_SCHEMES } from '@flightdeck/contract';
@@ -36,10 +38,13 @@ export const fileEntrySchema = z.object({
    * and by `*.parquet` globs): a full read sends its messages as they are, decoding nothing.
    */
   ipc: z.object({ path: z.string(), bytes: z.number().int().nonnegative() }).nullable().optional(),
+  /** The version that added the file (absent in manifests written before the version log). */
+  addedIn: z.number().int().nonnegative().optional(),
 });
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 
-export const OPERATIONS = ['create', 'put', 'delete_range', 'compact', 'evolve_schema'] as const;
+/** What made a version; `retention` is a partition leaving by the dataset's retention. */
+export const OPERATIONS = ['create', 'put', 'delete_range', 'compact', 'evolve_schema', 'set_retention', 'retention'] as const;
 
 export const manifestSchema = z.object({
   format: z.literal(1),
@@ -54,6 +59,8 @@ export const manifestSchema = z.object({
   fields: z.array(fieldSpecSchema).nullable(),
   /** Columns added by evolve_schema, which a DoPut may omit. */
   addedColumns: z.array(z.string()),
+  /** `"400d"`, `"26w"`, `"10y"`: partitions wholly older than now - retention leave; null or absent: none. */
+  retention: z.string().nullable().optional(),
   files: z.array(fileEntrySchema),
 });
 export type Manifest = z.infer<typeof manifestSchema> & { partition: 'hour' | 'day' | 'month' | 'year' };

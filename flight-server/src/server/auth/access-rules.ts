@@ -22,12 +22,15 @@ export const CALL_ROLES = {
 export const ACTION_ROLES = {
   describe_dataset: 'read',
   health: 'read',
+  list_files: 'read',
+  list_keys: 'read',
   create_dataset: 'write',
   evolve_schema: 'write',
   delete_range: 'write',
   compact: 'write',
   drop_dataset: 'admin',
   vacuum: 'admin',
+  set_retention: 'admin',
 } as const satisfies Record<string, Role>;
 
 export type GuardedCall = keyof typeof CALL_ROLES;

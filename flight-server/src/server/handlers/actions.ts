@@ -20,7 +20,7 @@ interface ActionHandler<A extends ActionName> {
 /** What each action of the contract does; its body's schema lives in the contract. */
 export const ACTIONS: { [A in ActionName]: ActionHandler<A> } = {
   create_dataset: {
-    description: 'Create a dataset: {"name","time_column","key_columns":[...],"partition":"day","fields"?:[{"name","type","nullable"}]}',
+    description: 'Create a dataset: {"name","time_column","key_columns":[...],"partition":"day","fields"?:[{"name","type","nullable"}],"retention"?:"400d"}',
     run: (ctx, b) =>
       ctx.store.createDataset({
         name: b.name,
@@ -28,6 +28,7 @@ export const ACTIONS: { [A in ActionName]: ActionHandler<A> } = {
         keyColumns: b.key_columns,
         partition: checkPartitionScheme(b.partition),
         fields: b.fields ?? null,
+        retention: b.retention ?? null,
       }),
   },
   describe_dataset: {
@@ -70,6 +71,18 @@ export const ACTIONS: { [A in ActionName]: ActionHandler<A> } = {
       cache: ctx.store.cacheStats(),
       io: ctx.store.ioStats(),
     }),
+  },
+  list_files: {
+    description: 'The data files of one version: {"dataset","as_of"?} -> {"version","files":[{"url","partition","rows","bytes"}]} (absolute file:// URLs)',
+    run: (ctx, b) => ctx.store.listFiles(b.dataset, b.as_of ?? null),
+  },
+  list_keys: {
+    description: 'Distinct values of the first key column, sorted: {"dataset","prefix"?,"limit"?} -> {"keys":[...],"truncated"}',
+    run: (ctx, b) => ctx.store.listKeys(b.dataset, b.prefix ?? null, b.limit),
+  },
+  set_retention: {
+    description: 'Set or clear a retention: {"dataset","retention":"400d"|null} -> the dataset description (admin)',
+    run: (ctx, b) => ctx.store.setRetention(b.dataset, b.retention),
   },
 };
 
