@@ -104,7 +104,6 @@ describe('memory held by DoGet streams', () => {
       }
       // Generous: each stream may hold its bound, plus slack for the test's own allocations.
       const growth = peak - baseline;
-      if (process.env.DEBUG_MEMORY) console.log({ growthMiB: growth / MiB, windows: t.store.readWindowStats(), reserved: (await metrics()).get('flightdeck_doget_memory_bytes') });
       expect(growth, `RSS grew ${(growth / MiB).toFixed(0)} MiB with ${READERS} stalled readers`).toBeLessThan(READERS * PER_STREAM_BYTES + 64 * MiB);
 
       // What the store's reads hold right now: a window of each file per stream, not row groups.
