@@ -152,50 +152,52 @@ def kill_while_appending(tmp_path, env: dict[str, str], symbols: list[str], roun
     acked: list[pa.Table] = []
     rng = random.Random(3)
     seen = {"catalog_writes_cut": 0, "uncommitted_files": 0, "versions": 0}
-    for _ in range(rounds):
-        stop = threading.Event()
-        in_flight: dict[str, pa.Table] = {}
+    try:
+        for _ in range(rounds):
+            stop = threading.Event()
+            in_flight: dict[str, pa.Table] = {}
 
-        def append() -> None:
-            client = fl.connect(server.location)
-            try:
-                while not stop.is_set():
-                    minute = len(acked)
-                    table = bars(symbols, [t0 + minute * NS_PER_MIN], seed=minute)
-                    in_flight["table"] = table
-                    put(client, NAME, table)
-                    acked.append(table)
-                    in_flight.clear()
-            except Exception:  # noqa: BLE001 - the server dies under it on purpose
-                pass
-            finally:
-                client.close()
+            def append() -> None:
+                client = fl.connect(server.location)
+                try:
+                    while not stop.is_set():
+                        minute = len(acked)
+                        table = bars(symbols, [t0 + minute * NS_PER_MIN], seed=minute)
+                        in_flight["table"] = table
+                        put(client, NAME, table)
+                        acked.append(table)
+                        in_flight.clear()
+                except Exception:  # noqa: BLE001 - the server dies under it on purpose
+                    pass
+                finally:
+                    client.close()
 
-        worker = threading.Thread(target=append)
-        worker.start()
-        time.sleep(rng.uniform(1.5, 4.0))
-        server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait(10)
-        stop.set()
-        worker.join(60)
-        seen["catalog_writes_cut"] += len(list((data_dir / NAME / "_catalog").glob(".tmp-*")))
-        seen["uncommitted_files"] += len(files_on_disk(data_dir, NAME) - committed_files(data_dir, NAME))
+            worker = threading.Thread(target=append)
+            worker.start()
+            time.sleep(rng.uniform(1.5, 4.0))
+            server.proc.send_signal(signal.SIGKILL)
+            server.proc.wait(10)
+            stop.set()
+            worker.join(60)
+            seen["catalog_writes_cut"] += len(list((data_dir / NAME / "_catalog").glob(".tmp-*")))
+            seen["uncommitted_files"] += len(files_on_disk(data_dir, NAME) - committed_files(data_dir, NAME))
 
-        # Restart without background merges for the checks: a merge started at start-up would be
-        # writing files no version names yet while the disk is compared with the catalog.
-        server = start_server(data_dir, {**env, "FLIGHT_COMPACT_FILES": "0"})
-        c = fl.connect(server.location)
-        got = read_path(c, NAME)
-        if got.num_rows != sum(t.num_rows for t in acked):
-            assert "table" in in_flight, f"{got.num_rows} rows after restart, {sum(t.num_rows for t in acked)} acknowledged"
-            acked.append(in_flight["table"])  # committed, then killed before the answer
-        assert_same_rows(got, concat(acked))
-        seen["versions"] = describe(c, NAME)["version"]
-        assert files_on_disk(data_dir, NAME) <= committed_files(data_dir, NAME), "files outside every committed version were left"
-        c.close()
-        server.stop()
-        server = start_server(data_dir, env)
-    server.stop()
+            # Restart without background merges for the checks: a merge started at start-up would be
+            # writing files no version names yet while the disk is compared with the catalog.
+            server = start_server(data_dir, {**env, "FLIGHT_COMPACT_FILES": "0"})
+            c = fl.connect(server.location)
+            got = read_path(c, NAME)
+            if got.num_rows != sum(t.num_rows for t in acked):
+                assert "table" in in_flight, f"{got.num_rows} rows after restart, {sum(t.num_rows for t in acked)} acknowledged"
+                acked.append(in_flight["table"])  # committed, then killed before the answer
+            assert_same_rows(got, concat(acked))
+            seen["versions"] = describe(c, NAME)["version"]
+            assert files_on_disk(data_dir, NAME) <= committed_files(data_dir, NAME), "files outside every committed version were left"
+            c.close()
+            server.stop()
+            server = start_server(data_dir, env)
+    finally:
+        server.stop()  # also when an assertion fails: no server outlives the test
     assert len(acked) >= 10, f"only {len(acked)} appends were acknowledged in {rounds} runs"
     seen["appends"] = len(acked)
     return seen
