@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { FlightError } from '@flightdeck/proto';
 import { barColumns, barShape, barsOfTable, type Bar, type BarShape } from './bar-rows.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
-import type { FlightPort, FlightQuery } from './flight-port.js';
+import { serializeQuery } from '@flightdeck/contract';
+import type { FlightPort } from './flight-port.js';
 
 export interface BarRead {
   symbols: string[];
@@ -33,18 +34,18 @@ export class BarReader {
   /** One DoGet; rows come ordered by key then time. */
   async read(shape: BarShape, read: BarRead): Promise<Bar[]> {
     if (!shape.hasSchema) return [];
-    const query: FlightQuery = {
+    const ticket = serializeQuery({
       dataset: shape.dataset,
       symbols: read.symbols,
       columns: read.keyOnly ? [shape.keyColumn, shape.timeColumn] : barColumns(shape),
-    };
-    if (read.start !== undefined) query.start = read.start;
-    if (read.end !== undefined) query.end = read.end;
-    if (read.interval !== undefined) query.interval = read.interval;
-    if (read.limit !== undefined) query.limit = read.limit;
+      start: read.start,
+      end: read.end,
+      interval: read.interval,
+      limit: read.limit,
+    });
     const started = performance.now();
     try {
-      const table = await this.flight.readTable(JSON.stringify(query));
+      const table = await this.flight.readTable(ticket);
       const bars = barsOfTable(table, shape);
       this.log.debug(
         { flightCall: 'DoGet', dataset: shape.dataset, symbols: read.symbols.length, rows: bars.length, durationMs: elapsed(started) },

@@ -6,4 +6,4 @@ import type { FlightClient } from '@flightdeck/proto';
 
 export type FlightPort = Pick<FlightClient, 'readTable' | 'doActionJson' | 'listFlights'>;
 
-export type { DatasetDescription, QueryJson as FlightQuery } from '@flightdeck/contract';
+export type { DatasetDescription } from '@flightdeck/contract';
