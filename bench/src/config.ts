@@ -52,7 +52,7 @@ export const USAGE = `npm run bench [-- options]
   --symbols N        symbols in the generated data (default 500)
   --minutes N        1-minute bars per symbol (default 20,000)
   --cache-mb N       CACHE_MB for flightdeck (default: room for the whole dataset twice over)
-  --scenarios=a,b    run only these (${SCENARIOS.join(', ')}); ingest always runs
+  --scenarios=a,b    run only these (${SCENARIOS.join(', ')}); ingest too when one of them reads its dataset
   --keep             keep the temporary directory (data, DATA_DIR) and print its path
   --save             write the report into bench/results/ (<date>-<mode>.json, latest.md)
   --out DIR          write the report into DIR (relative to where npm was run)

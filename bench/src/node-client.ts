@@ -25,7 +25,7 @@ type Command =
   | { op: 'get'; url: string; descriptor: DescriptorSpec }
   | { op: 'put'; url: string; path: string[]; file: string }
   | { op: 'graphql'; url: string; requests: { query: string; variables?: object }[]; warmup?: number }
-  | { op: 'append'; url: string; path: string[]; symbols: number; startNs: string; count: number }
+  | { op: 'append'; url: string; path: string[]; symbols: number; startNs: string; count: number; oneCommit?: boolean }
   | { op: 'quit' };
 
 const clients = new Map<string, FlightClient>();
@@ -173,11 +173,18 @@ function minuteOfBars(symbols: number, ts: bigint, minute: number): RecordBatch 
   return new RecordBatch(barsSchema, makeData({ type: new Struct(barsSchema.fields), length: symbols, nullCount: 0, children }));
 }
 
-/** A crawler: one DoPut per minute of bars, one after another, as fast as the server commits. */
+/** A crawler: one DoPut per minute of bars, one after another, as fast as the server commits (or all of them in one). */
 async function append(cmd: Extract<Command, { op: 'append' }>): Promise<object> {
   const client = clientFor(cmd.url);
   const seconds: number[] = [];
   const start = BigInt(cmd.startNs);
+  if (cmd.oneCommit) {
+    // The same minutes as one DoPut: what the history read is compared with.
+    const batches = Array.from({ length: cmd.count }, (_, i) => minuteOfBars(cmd.symbols, start + BigInt(i) * MINUTE_NS, Number(start / MINUTE_NS) + i));
+    const t0 = performance.now();
+    await client.doPut(pathDescriptor(...cmd.path), batches);
+    return { seconds: [(performance.now() - t0) / 1000], rows: cmd.symbols * cmd.count };
+  }
   for (let i = 0; i < cmd.count; i++) {
     const minute = Number(start / MINUTE_NS) + i;
     const batch = minuteOfBars(cmd.symbols, start + BigInt(i) * MINUTE_NS, minute);

@@ -156,7 +156,15 @@ export class DatasetStore {
       return;
     }
     this.catalogs.set(name, catalog);
-    const removed = await removeUnreferencedFiles(dir, catalog.referencedPaths());
+    let referenced: Set<string>;
+    try {
+      referenced = await catalog.referencedPaths();
+    } catch (err) {
+      // The dataset opened from a checkpoint; without every retained record, nothing is deleted.
+      this.log.warn({ err, dataset: name }, 'start-up cleanup skipped: a retained version record cannot be read');
+      return;
+    }
+    const removed = await removeUnreferencedFiles(dir, referenced);
     if (removed.length > 0) this.log.warn({ dataset: name, files: removed.length }, 'removed files no committed version names');
   }
 
@@ -466,7 +474,7 @@ export class DatasetStore {
       const catalog = this.catalog(name);
       const dir = this.datasetDir(name);
       const oldest = await catalog.vacuum(retain);
-      const removed = await removeUnreferencedFiles(dir, catalog.referencedPaths());
+      const removed = await removeUnreferencedFiles(dir, await catalog.referencedPaths());
       const removedPaths = removed.map((r) => r.path);
       if (removedPaths.length > 0) this.cache.retire(dir, removedPaths);
       for (const p of removedPaths) {

@@ -10,6 +10,14 @@ import { fieldSpecSchema, PARTITION_SCHEMES } from '@flightdeck/contract';
 
 const nsString = z.string().regex(/^-?\d+$/);
 
+/** The folder, inside a dataset directory, of the IPC tier's Arrow copies of Parquet files. */
+export const IPC_TIER_DIR = '_ipc';
+
+/** Where the IPC tier keeps the copy of a Parquet file (both relative to the dataset directory). */
+export function ipcCopyPath(parquetPath: string): string {
+  return `${IPC_TIER_DIR}/${parquetPath.replace(/\.parquet$/, '.arrows')}`;
+}
+
 export const rowGroupStatsSchema = z.object({
   rows: z.number().int().nonnegative(),
   minTimeNs: nsString,

@@ -1,10 +1,10 @@
 /**
  * Catalog checkpoints: `_catalog/c<20 digits>.json`, the whole manifest of one version (every live
- * file and the schema) plus the files older retained versions still name (`retired`, so start-up
- * and vacuum know every file in use without reading every record). Written after the commit they
- * follow, atomically (temporary file, fsync, rename), and never needed for correctness: opening a
- * dataset reads the newest checkpoint that parses and applies the records after it; without one it
- * replays the records from the oldest.
+ * file and the schema). Written after the commit they follow, atomically (temporary file, fsync,
+ * rename), and never needed for correctness: opening a dataset reads the newest checkpoint that
+ * parses and applies the records after it; without one it replays the records from the oldest.
+ * A checkpoint holds only live files, so its size follows the dataset, not its history: the files
+ * older retained versions still name are in the records' `removed` lists (catalog/replay.ts).
  */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,25 +15,16 @@ import { manifestSchema, type Manifest } from '../manifest.js';
 
 const CHECKPOINT_FILE = /^c(\d{20})\.json$/;
 
-/** A file older versions name and the current one does not: kept on disk until vacuum. */
-export interface RetiredFile {
-  /** The version that removed it: every retained version before it may name it. */
-  removedIn: number;
-  /** The Parquet file and its IPC tier copy, relative to the dataset directory. */
-  paths: string[];
-}
-
 const checkpointSchema = z.object({
   checkpoint: z.literal(1),
   version: z.number().int().nonnegative(),
   manifest: manifestSchema,
-  /** [removedIn, paths] of each retired file. */
-  retired: z.array(z.tuple([z.number().int().nonnegative(), z.array(z.string())])),
+  /** Written by servers before checkpoints left history out; read and ignored. */
+  retired: z.unknown().optional(),
 });
 
 export interface Checkpoint {
   manifest: Manifest;
-  retired: Map<string, RetiredFile>;
 }
 
 export function checkpointFileName(version: number): string {
@@ -58,7 +49,6 @@ export async function writeCheckpoint(datasetDir: string, cp: Checkpoint): Promi
     checkpoint: 1,
     version: cp.manifest.version,
     manifest: cp.manifest,
-    retired: [...cp.retired.values()].map((r) => [r.removedIn, r.paths]),
   };
   try {
     await writeFile(tmp, JSON.stringify(body));
@@ -77,9 +67,7 @@ export async function readCheckpoint(datasetDir: string, version: number): Promi
     const text = await readFile(join(datasetDir, CATALOG_DIR, checkpointFileName(version)), 'utf8');
     const parsed = checkpointSchema.safeParse(JSON.parse(text));
     if (!parsed.success || parsed.data.version !== version || parsed.data.manifest.version !== version) return null;
-    const retired = new Map<string, RetiredFile>();
-    for (const [removedIn, paths] of parsed.data.retired) if (paths[0] !== undefined) retired.set(paths[0], { removedIn, paths });
-    return { manifest: parsed.data.manifest as Manifest, retired };
+    return { manifest: parsed.data.manifest as Manifest };
   } catch {
     return null;
   }

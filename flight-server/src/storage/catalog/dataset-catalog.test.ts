@@ -145,6 +145,43 @@ describe('catalog as a version log', () => {
     await reopened.close();
   });
 
+  it("keeps a checkpoint's size to the live files, not the history of replaced ones", async () => {
+    const store = await openStore(10);
+    await create(store);
+    const checkpointBytes = async (v: number) => (await stat(join(catalogDir(), checkpointFileName(v)))).size;
+    // Every commit is an upsert of the same minute: it replaces the one live file.
+    for (let i = 0; i < 200; i++) {
+      const batch = makeBars({ symbols: ['AAPL', 'MSFT'], start: '2024-01-02T00:00:00Z', minutes: 1, priceOffset: i });
+      await store.put('bars', batch.schema, batchesOf([batch]));
+    }
+    expect((await store.describe('bars')).partitions[0]!.files).toBe(1);
+    await store.close();
+    // 190 files replaced since version 10; the checkpoint at 200 names the one live file, like 10's.
+    expect(await checkpointBytes(200)).toBeLessThan((await checkpointBytes(10)) * 1.1);
+  });
+
+  it('after opening from a checkpoint, files the retained versions name stay and vacuum frees exactly the replaced ones', async () => {
+    const store = await openStore(10);
+    await create(store);
+    await appendMinutes(store, 0, 12); // versions 1..12: twelve files
+    await store.compact('bars', null); // 13 replaces them by one
+    await appendMinutes(store, 12, 27); // 14..28, a checkpoint at 20
+    await store.close();
+    const onDisk = async () => (await readdir(join(dir, 'bars'), { recursive: true })).filter((p) => /\.(parquet|arrows)$/.test(p)).length;
+    const filesBefore = await onDisk();
+    expect(filesBefore).toBe(2 * (12 + 1 + 15));
+
+    // Opened from checkpoint 20: the twelve replaced files are named only by records before it.
+    const reopened = await openStore(10);
+    expect(await onDisk()).toBe(filesBefore);
+    expect(await readRows(reopened, { ...wholeDataset('bars'), asOf: 12 })).toHaveLength(36);
+    const out = await reopened.vacuum('bars', 16); // keeps 13..28
+    expect(out.files_removed).toBe(24); // the twelve appended files and their IPC copies
+    expect(await onDisk()).toBe(filesBefore - 24);
+    expect(await readRows(reopened, wholeDataset('bars'))).toHaveLength(27 * 3);
+    await reopened.close();
+  });
+
   it('finishes a vacuum a crash cut short', async () => {
     const store = await openStore(10);
     await create(store);

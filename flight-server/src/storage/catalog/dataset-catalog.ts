@@ -16,7 +16,7 @@ import { StorageError } from '../errors.js';
 import { PromiseLru } from '../io/promise-lru.js';
 import type { Manifest } from '../manifest.js';
 import { checkpointsToDrop, checkpointVersions, readCheckpoint, removeCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { applyVersionFile, pruneRetired, storedPaths, type CatalogState } from './replay.js';
+import { applyVersionFile, pruneRetired, readRemovals, storedPaths, type CatalogState } from './replay.js';
 import { readHorizon, writeHorizon } from './vacuum-horizon.js';
 import { nextManifest, recordOf, type Change, type VersionFile } from './version-record.js';
 
@@ -41,6 +41,12 @@ export class DatasetCatalog {
     private oldest: number,
     /** Checkpoints on disk, ascending. */
     private checkpoints: number[],
+    /**
+     * The version the in-memory state was replayed from: `state.retired` holds the removals of the
+     * versions after it; those of the versions from `oldest` up to it are read from their records
+     * when needed (checkpoints hold live files only).
+     */
+    private replayedFrom: number,
     private readonly opts: CatalogOptions,
   ) {}
 
@@ -56,7 +62,7 @@ export class DatasetCatalog {
   /** Commits version 0 of a new dataset; ABORTED when it exists. */
   static async create(dir: string, first: Manifest, opts: CatalogOptions): Promise<DatasetCatalog> {
     await commitVersionFile(dir, first.version, JSON.stringify(recordOf(null, first, new Set())));
-    return new DatasetCatalog(dir, { manifest: first, retired: new Map() }, first.version, [], opts);
+    return new DatasetCatalog(dir, { manifest: first, retired: new Map() }, first.version, [], first.version, opts);
   }
 
   /**
@@ -83,7 +89,7 @@ export class DatasetCatalog {
       if (c > newest || c < oldest) continue;
       const cp = await readCheckpoint(dir, c);
       if (cp) {
-        state = cp;
+        state = { manifest: cp.manifest, retired: new Map() };
         from = c + 1;
         break;
       }
@@ -96,7 +102,7 @@ export class DatasetCatalog {
       state = advance(state, file, dir);
     }
     pruneRetired(state!.retired, oldest);
-    const catalog = new DatasetCatalog(dir, state!, oldest, checkpoints, opts);
+    const catalog = new DatasetCatalog(dir, state!, oldest, checkpoints, Math.max(oldest, from - 1), opts);
     if (legacy || newest - (from - 1) > opts.checkpointEvery) {
       await catalog.scheduleCheckpoint();
       if (legacy) opts.log.info({ dir, version: newest }, 'catalog migrated to the version log: checkpoint written at the current version');
@@ -134,11 +140,18 @@ export class DatasetCatalog {
     return this.past.get(String(version), () => this.rebuild(version));
   }
 
-  /** Every file a retained version names (Parquet files and their IPC tier copies), relative to the dataset directory. */
-  referencedPaths(): Set<string> {
+  /**
+   * Every file a retained version names (Parquet files and their IPC tier copies), relative to the
+   * dataset directory. Reads the records of the versions before the state's replay base; fails
+   * (and so deletes nothing) when one of them cannot be read.
+   */
+  async referencedPaths(): Promise<Set<string>> {
     const out = new Set<string>();
     for (const f of this.state.manifest.files) for (const p of storedPaths(f)) out.add(p);
-    for (const r of this.state.retired.values()) if (r.removedIn > this.oldest) for (const p of r.paths) out.add(p);
+    const older = this.replayedFrom > this.oldest ? await readRemovals(this.dir, this.oldest, this.replayedFrom) : new Map();
+    for (const retired of [older, this.state.retired]) {
+      for (const r of retired.values()) if (r.removedIn > this.oldest) for (const p of r.paths) out.add(p);
+    }
     return out;
   }
 
@@ -153,7 +166,7 @@ export class DatasetCatalog {
     const keep = versions.filter((v) => v >= this.oldest).slice(-retain)[0] ?? this.state.manifest.version;
     if (keep <= this.oldest) return this.oldest;
     const base = await this.manifestAt(keep);
-    await writeCheckpoint(this.dir, { manifest: base, retired: new Map() });
+    await writeCheckpoint(this.dir, { manifest: base });
     if (!this.checkpoints.includes(keep)) this.checkpoints = [...this.checkpoints, keep].sort((a, b) => a - b);
     await writeHorizon(this.dir, keep);
     this.oldest = keep;
@@ -171,7 +184,7 @@ export class DatasetCatalog {
 
   /** Writes a checkpoint of the current version after those already queued. */
   private scheduleCheckpoint(): Promise<void> {
-    const cp: Checkpoint = { manifest: this.state.manifest, retired: new Map(this.state.retired) };
+    const cp: Checkpoint = { manifest: this.state.manifest };
     this.pending = this.pending
       .then(() => this.writeCheckpointNow(cp))
       .catch((err: unknown) => this.opts.log.warn({ err, dir: this.dir, version: cp.manifest.version }, 'catalog checkpoint not written; opening falls back to an older one and the log'));
@@ -199,7 +212,7 @@ export class DatasetCatalog {
       if (c < this.oldest) break;
       const cp = await readCheckpoint(this.dir, c);
       if (cp) {
-        state = cp;
+        state = { manifest: cp.manifest, retired: new Map() };
         from = c + 1;
         break;
       }

@@ -8,12 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
 import { fsyncPath } from '../catalog.js';
 import { encodeKeyRuns, KEY_RUNS_METADATA, keyRunsOf } from '../io/key-runs.js';
-import type { FileEntry, Manifest } from '../manifest.js';
+import { ipcCopyPath, type FileEntry, type Manifest } from '../manifest.js';
 import type { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import { writeParquetFile } from '../io/parquet-io.js';
 
 /** Where the uncompressed Arrow IPC copies of data files live; `_` keeps dataset readers out. */
-export const IPC_TIER_DIR = '_ipc';
 
 export class DataFileWriter {
   private readonly written: string[] = [];
@@ -40,7 +39,7 @@ export class DataFileWriter {
       timeColumn: m.timeColumn,
       keyColumn: m.keyColumns[0] ?? null,
     }, this.encoder);
-    const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(`${partition}/${fileName.replace(/\.parquet$/, '.arrows')}`, batch, m.keyColumns[0]) : null;
+    const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(ipcCopyPath(`${partition}/${fileName}`), batch, m.keyColumns[0]) : null;
     return {
       path: `${partition}/${fileName}`,
       partition,
@@ -57,7 +56,7 @@ export class DataFileWriter {
   }
 
   private async writeIpcTier(relative: string, batch: RecordBatch, keyColumn: string | undefined): Promise<{ path: string; bytes: number }> {
-    const path = join(this.datasetDir, IPC_TIER_DIR, relative);
+    const path = join(this.datasetDir, relative);
     const dir = dirname(path);
     await mkdir(dir, { recursive: true });
     // The key runs ride in the schema's metadata, so a one-key read finds its rows from the file's
@@ -80,7 +79,7 @@ export class DataFileWriter {
     } finally {
       await handle.close();
     }
-    return { path: `${IPC_TIER_DIR}/${relative}`, bytes: bytes.byteLength };
+    return { path: relative, bytes: bytes.byteLength };
   }
 
   /** Makes the new files' directory entries durable before a manifest names them. */
