@@ -17,6 +17,7 @@ export default defineConfig({
       { resolve: graphqlRealm, test: { name: 'graphql-http', include: ['graphql-http/src/**/*.test.ts'] } },
       { resolve: graphqlRealm, test: { name: 'graphql-facade', include: ['graphql-facade/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { resolve: graphqlRealm, test: { name: 'gateway', include: ['gateway/src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
+      { test: { name: 'web', include: ['web/src/**/*.test.ts'] } },
       { resolve: graphqlRealm, test: { name: 'e2e', include: ['test/src/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
     ],
   },

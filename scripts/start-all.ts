@@ -2,8 +2,9 @@
  * `npm start` at the repository root: starts the Flight server, the GraphQL facade, the user
  * service and the gateway as child processes (each exactly what `npm start -w <folder>` runs:
  * `tsx src/main.ts` in its folder), waits for each one's "listening" log line, seeds the sample
- * datasets through Flight on first start, and prints the URLs. SIGINT/SIGTERM stop all four,
- * gateway first, and exit 0.
+ * datasets through Flight on first start, builds the explorer page (`web/dist`) when it is missing
+ * or stale (scripts/build-explorer.ts; the gateway serves it at `GET /`), and prints the URLs.
+ * SIGINT/SIGTERM stop all four, gateway first, and exit 0.
  *
  * Children's pino lines pass through on stdout (plus this script's own, service "start-all");
  * the human-readable banner goes to stderr so stdout stays JSON lines. Environment: every
@@ -17,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FlightClient } from '@flightdeck/proto';
 import { pino } from 'pino';
+import { ensureExplorerBuilt } from './build-explorer.js';
 import { seedSampleData } from './seed-data.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -119,6 +121,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   const dataDir = resolve(root, env.DATA_DIR?.trim() || 'data/flight');
   const usersDataDir = resolve(root, env.USERS_DATA_DIR?.trim() || 'data/users');
+  // The page builds while the services start; the gateway serves whatever web/dist holds when asked.
+  const explorer = ensureExplorerBuilt(log).catch((err: Error) => {
+    log.error({ err }, `explorer page build failed; GET / on the gateway will say it is not built: ${err.message}`);
+    return undefined;
+  });
   const flight = await startService('flight-server', 'flight-server', 'flight server listening', { DATA_DIR: dataDir });
 
   const client = new FlightClient(flight.url);
@@ -134,13 +141,16 @@ try {
   ]);
   const gateway = await startService('gateway', 'gateway', 'gateway listening', { FACADE_URL: facade.url, USERS_URL: users.url });
   const seeded = await seeding;
+  const built = await explorer;
 
-  const urls = { gateway: gateway.url, facade: facade.url, users: users.url, flight: flight.url };
-  log.info({ ...urls, seeded, dataDir, usersDataDir }, 'flightdeck ready');
+  const explorerUrl = new URL('/', gateway.url).href;
+  const urls = { gateway: gateway.url, explorer: explorerUrl, facade: facade.url, users: users.url, flight: flight.url };
+  log.info({ ...urls, seeded, explorerBuild: built?.status ?? 'failed', dataDir, usersDataDir }, 'flightdeck ready');
   process.stderr.write(
     [
       '',
       'flightdeck is running (Ctrl-C stops all four):',
+      `  explorer page     ${explorerUrl}${built === undefined ? ' (build failed: see the log)' : ''}`,
       `  GraphQL gateway   ${gateway.url}`,
       `  financial facade  ${facade.url}`,
       `  user service      ${users.url}`,

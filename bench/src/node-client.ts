@@ -120,6 +120,16 @@ async function put(cmd: Extract<Command, { op: 'put' }>): Promise<object> {
   };
 }
 
+/** The length of the first list in a GraphQL value, depth first (`bars: [...]`, or `series.ts` of `instrument { series { ts ... } }`); 0 without one. */
+function firstListLength(value: unknown): number {
+  if (Array.isArray(value)) return value.length;
+  if (value === null || typeof value !== 'object') return 0;
+  for (const child of Object.values(value)) {
+    if (Array.isArray(child) || (child !== null && typeof child === 'object')) return firstListLength(child);
+  }
+  return 0;
+}
+
 async function graphql(cmd: Extract<Command, { op: 'graphql' }>): Promise<object> {
   const post = async (body: { query: string; variables?: object }) => {
     const t0 = performance.now();
@@ -134,7 +144,7 @@ async function graphql(cmd: Extract<Command, { op: 'graphql' }>): Promise<object
       throw new Error(`GraphQL ${res.status}: ${json.errors?.map((e) => e.message).join('; ') ?? 'no body'}`);
     }
     const first = json.data ? Object.values(json.data)[0] : undefined;
-    return { ms, items: Array.isArray(first) ? first.length : 0 };
+    return { ms, items: firstListLength(first) };
   };
   const warmup = cmd.warmup ?? 0;
   for (let i = 0; i < warmup; i++) await post(cmd.requests[i % cmd.requests.length]!);

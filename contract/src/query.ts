@@ -21,6 +21,8 @@ export interface QueryJson {
   limit?: number;
   interval?: string;
   as_of?: number;
+  /** Stream the query's rows, then the matching rows of every later commit (DoGet only). */
+  follow?: boolean;
 }
 
 /** A validated query, as the storage engine takes it. */
@@ -37,6 +39,8 @@ export interface ReadQuery {
   interval: Interval | null;
   /** Committed version to read; null = the current one. */
   asOf: number | null;
+  /** Follow later commits after the query's rows (CONTRACT "Descriptors", `follow`); absent = false. */
+  follow?: boolean;
 }
 
 export function wholeDataset(dataset: string): ReadQuery {
@@ -54,7 +58,11 @@ const querySchema = z.strictObject({
   limit: z.number().int().min(0).optional(),
   interval: z.enum(INTERVALS).optional(),
   as_of: z.number().int().min(0).optional(),
+  follow: z.boolean().optional(),
 });
+
+/** Query fields a `follow` query refuses: it streams every later commit, one endpoint, from the current version. */
+const NOT_WITH_FOLLOW = ['limit', 'interval', 'as_of'] as const;
 
 /** Parses query JSON text or bytes. */
 export function parseQuery(bytes: Uint8Array | string): ReadQuery {
@@ -67,6 +75,10 @@ export function queryFromJson(raw: unknown): ReadQuery {
   if (q.columns && new Set(q.columns).size !== q.columns.length) {
     throw invalidArgument('field "columns" names a column twice');
   }
+  if (q.follow === true) {
+    const clash = NOT_WITH_FOLLOW.find((f) => q[f] !== undefined);
+    if (clash) throw invalidArgument(`field "${clash}" cannot be combined with "follow"`);
+  }
   return {
     dataset: q.dataset,
     symbols: q.symbols ?? null,
@@ -76,6 +88,7 @@ export function queryFromJson(raw: unknown): ReadQuery {
     limit: q.limit ?? null,
     interval: q.interval ?? null,
     asOf: q.as_of ?? null,
+    ...(q.follow === true ? { follow: true } : {}),
   };
 }
 
@@ -89,6 +102,7 @@ export function queryToJson(q: ReadQuery): Record<string, unknown> {
   if (q.limit !== null) out.limit = q.limit;
   if (q.interval) out.interval = q.interval;
   if (q.asOf !== null) out.as_of = q.asOf;
+  if (q.follow === true) out.follow = true;
   return out;
 }
 
@@ -112,5 +126,6 @@ export function serializeQuery(q: QueryJson): string {
   if (q.interval !== undefined) parts.push(`"interval":${JSON.stringify(q.interval)}`);
   if (q.limit !== undefined) parts.push(`"limit":${q.limit}`);
   if (q.as_of !== undefined) parts.push(`"as_of":${q.as_of}`);
+  if (q.follow !== undefined) parts.push(`"follow":${q.follow}`);
   return `{${parts.join(',')}}`;
 }

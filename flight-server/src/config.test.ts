@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DATA_DIR, loadConfig } from './config.js';
+import { DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('puts data in <repository>/data/flight by default, whatever the working directory', () => {
@@ -16,5 +16,33 @@ describe('loadConfig', () => {
     } finally {
       process.chdir(cwd);
     }
+  });
+
+  it('reads CATALOG_URL: a postgres:// URL or nothing (the file catalog); never echoes a wrong one', () => {
+    expect(loadConfig({}).catalogUrl).toBeNull();
+    expect(loadConfig({ CATALOG_URL: '' }).catalogUrl).toBeNull();
+    expect(loadConfig({ CATALOG_URL: 'postgres://flight@db:5432/flight' }).catalogUrl).toBe('postgres://flight@db:5432/flight');
+    expect(loadConfig({ CATALOG_URL: 'postgresql://u:p@db/c' }).catalogUrl).toBe('postgresql://u:p@db/c');
+    for (const bad of ['mysql://u:secret@db/c', 'db:5432', 'postgres:///nohost']) {
+      expect(() => loadConfig({ CATALOG_URL: bad })).toThrow('CATALOG_URL must be a postgres:// (or postgresql://) URL');
+      expect(() => loadConfig({ CATALOG_URL: bad })).not.toThrow(/secret|mysql|nohost|5432/);
+    }
+  });
+
+  it('reads DATA_URL, S3_ENDPOINT, CACHE_DIR and CACHE_DISK_MB; DATA_URL without CATALOG_URL refuses to start', () => {
+    const catalog = 'postgres://flight@db:5432/flight';
+    expect(loadConfig({})).toMatchObject({ dataUrl: null, s3Endpoint: null, cacheDir: DEFAULT_CACHE_DIR, cacheDiskBytes: 10240 * 1024 * 1024 });
+    expect(loadConfig({ DATA_URL: 's3://bucket/some/prefix', S3_ENDPOINT: 'http://127.0.0.1:9000', CATALOG_URL: catalog, CACHE_DIR: '/var/cache/fd', CACHE_DISK_MB: '0' })).toMatchObject({
+      dataUrl: 's3://bucket/some/prefix',
+      s3Endpoint: 'http://127.0.0.1:9000',
+      cacheDir: '/var/cache/fd',
+      cacheDiskBytes: 0,
+    });
+    expect(() => loadConfig({ DATA_URL: 's3://bucket/prefix' })).toThrow(/DATA_URL needs CATALOG_URL/);
+    expect(() => loadConfig({ DATA_URL: 'bucket/prefix', CATALOG_URL: catalog })).toThrow('DATA_URL="bucket/prefix" must look like s3://bucket/prefix');
+    expect(() => loadConfig({ DATA_URL: 's3://Bad_Bucket/x', CATALOG_URL: catalog })).toThrow(/not a valid bucket name/);
+    expect(() => loadConfig({ DATA_URL: 's3://bucket/p', CATALOG_URL: catalog, S3_ENDPOINT: 'localhost:9000' })).toThrow('S3_ENDPOINT="localhost:9000" must be an http:// or https:// URL');
+    expect(() => loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(/S3_ENDPOINT is set but DATA_URL is not/);
+    expect(() => loadConfig({ CACHE_DISK_MB: '-1' })).toThrow(/CACHE_DISK_MB="-1" must be an integer/);
   });
 });

@@ -2,12 +2,15 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TlsFiles } from './server/transport/tls.js';
 import { loadUserTable, type UserTable } from './server/auth/user-table.js';
+import { parseS3Url } from './storage/object-store/s3-store.js';
 
 /**
  * `<repository>/data/flight`: npm runs a workspace's script in the workspace's folder, so a default
  * relative to the working directory would differ between `npm start` and `npm start -w flight-server`.
  */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data/flight', import.meta.url));
+/** `<repository>/data/cache`: the disk tier of object-store files (CACHE_DIR). */
+export const DEFAULT_CACHE_DIR = fileURLToPath(new URL('../../data/cache', import.meta.url));
 
 /** The Flight server's configuration, read from the environment once and validated. */
 export interface FlightServerConfig extends OperationsConfig {
@@ -32,6 +35,16 @@ export interface FlightServerConfig extends OperationsConfig {
   checkpointEvery: number;
   /** FLIGHT_COMPACT_FILES: partitions with more files are merged in the background; 0 = off. */
   compactFiles: number;
+  /** CATALOG_URL: `postgres://…` keeps the catalog in PostgreSQL, shared by replicas; null: the file catalog in DATA_DIR. */
+  catalogUrl: string | null;
+  /** DATA_URL: `s3://bucket/prefix` keeps data files on an object store (needs CATALOG_URL); null: in DATA_DIR. */
+  dataUrl: string | null;
+  /** S3_ENDPOINT: the object store's endpoint when it is not AWS (path-style); null: AWS S3. */
+  s3Endpoint: string | null;
+  /** CACHE_DIR: the disk tier of object-store files. */
+  cacheDir: string;
+  /** CACHE_DISK_MB in bytes: the disk tier's bound; 0 = no disk tier. */
+  cacheDiskBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -61,6 +74,41 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   throw new Error(`${name}=${JSON.stringify(raw)} must be true or false`);
 }
 
+function catalogUrl(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.CATALOG_URL;
+  if (raw === undefined || raw === '') return null;
+  if (!/^postgres(ql)?:\/\/[^/]/.test(raw)) throw new Error('CATALOG_URL must be a postgres:// (or postgresql://) URL');
+  return raw;
+}
+
+/** DATA_URL, S3_ENDPOINT and the disk tier, checked together. */
+function objectStoreConfig(env: NodeJS.ProcessEnv, catalog: string | null): Pick<FlightServerConfig, 'dataUrl' | 's3Endpoint' | 'cacheDir' | 'cacheDiskBytes'> {
+  const dataUrl = env.DATA_URL || null;
+  const s3Endpoint = env.S3_ENDPOINT || null;
+  if (dataUrl !== null) {
+    parseS3Url(dataUrl);
+    if (catalog === null) {
+      throw new Error('DATA_URL needs CATALOG_URL (postgres://…): with data on an object store the catalog lives in PostgreSQL, where every replica sees each commit');
+    }
+  }
+  if (s3Endpoint !== null) {
+    if (dataUrl === null) throw new Error('S3_ENDPOINT is set but DATA_URL is not: S3_ENDPOINT names the object store of DATA_URL=s3://bucket/prefix');
+    let url: URL | null = null;
+    try {
+      url = new URL(s3Endpoint);
+    } catch {
+      url = null;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol)) throw new Error(`S3_ENDPOINT=${JSON.stringify(s3Endpoint)} must be an http:// or https:// URL`);
+  }
+  return {
+    dataUrl,
+    s3Endpoint,
+    cacheDir: resolve(env.CACHE_DIR || DEFAULT_CACHE_DIR),
+    cacheDiskBytes: integer(env, 'CACHE_DISK_MB', 10240, 0, 1024 * 1024 * 1024) * MiB,
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerConfig {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -81,6 +129,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     doGetTransport: oneOf(env, 'FLIGHT_DOGET_TRANSPORT', ['http2', 'grpc-js'] as const, 'http2'),
     checkpointEvery: integer(env, 'FLIGHT_CHECKPOINT_EVERY', 100, 1, 1_000_000),
     compactFiles: integer(env, 'FLIGHT_COMPACT_FILES', 16, 0, 1_000_000),
+    catalogUrl: catalogUrl(env),
+    ...objectStoreConfig(env, catalogUrl(env)),
     ...loadOperationsConfig(env),
   };
 }
@@ -111,6 +161,8 @@ export interface OperationsConfig {
   streamMemoryBytes: number;
   /** FLIGHT_STREAM_MEMORY_WAIT_MS: how long a DoGet waits for that memory before RESOURCE_EXHAUSTED. */
   streamMemoryWaitMs: number;
+  /** FLIGHT_FOLLOW_MAX_PENDING: commits a DoGet `follow` stream may fall behind before RESOURCE_EXHAUSTED. */
+  followMaxPending: number;
 }
 
 function loadOperationsConfig(env: NodeJS.ProcessEnv): OperationsConfig {
@@ -138,5 +190,6 @@ function loadOperationsConfig(env: NodeJS.ProcessEnv): OperationsConfig {
     shutdownGraceMs: integer(env, 'FLIGHT_SHUTDOWN_GRACE_MS', 10_000, 0, 24 * 3600 * 1000),
     streamMemoryBytes: streamMemoryMb * MiB,
     streamMemoryWaitMs: integer(env, 'FLIGHT_STREAM_MEMORY_WAIT_MS', 30_000, 0, 24 * 3600 * 1000),
+    followMaxPending: integer(env, 'FLIGHT_FOLLOW_MAX_PENDING', 1000, 1, 1_000_000),
   };
 }

@@ -13,7 +13,7 @@ const logger = createLogger(config.logLevel);
 const store = await DatasetStore.open(config, logger);
 const server = await startFlightServer({ config, store, logger });
 logger.info(
-  { port: server.port, url: server.url, dataDir: config.dataDir, metricsPort: server.metricsPort },
+  { port: server.port, url: server.url, dataDir: config.dataDir, catalog: store.catalogDescription, data: store.dataDescription, metricsPort: server.metricsPort },
   'flight server listening',
 );
 

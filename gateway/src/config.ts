@@ -1,4 +1,6 @@
 /** The gateway's configuration, read from the environment once and validated (fail fast naming the variable). */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LOG_LEVELS, type LogLevel } from '@flightdeck/graphql-http';
 
 export { LOG_LEVELS, type LogLevel };
@@ -25,8 +27,15 @@ export interface GatewayConfig {
   startupTimeoutMs: number;
   /** `GATEWAY_POLL_INTERVAL_MS`, default 0 (off): re-introspect the subgraphs this often and recompose on change. */
   pollIntervalMs: number;
+  /** `EXPLORER_DIR`, default `web/dist` of this repository: the built explorer page served at `GET /`. */
+  explorerDir: string;
+  /** `GATEWAY_SUBSCRIPTION_BUFFER`, default 10000: results one subscription may have waiting at the gateway before it is cut. */
+  subscriptionBuffer: number;
   logLevel: LogLevel;
 }
+
+/** Where `npm run build -w web` writes the explorer page. */
+export const DEFAULT_EXPLORER_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
@@ -67,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     supergraphFile: env.SUPERGRAPH_FILE?.trim() || undefined,
     startupTimeoutMs: integer(env, 'GATEWAY_STARTUP_TIMEOUT_MS', 60_000, 0, 3_600_000),
     pollIntervalMs: integer(env, 'GATEWAY_POLL_INTERVAL_MS', 0, 0, 86_400_000),
+    explorerDir: resolve(env.EXPLORER_DIR?.trim() || DEFAULT_EXPLORER_DIR),
+    subscriptionBuffer: integer(env, 'GATEWAY_SUBSCRIPTION_BUFFER', 10_000, 1, 10_000_000),
     logLevel: logLevel as LogLevel,
   };
 }

@@ -12,9 +12,12 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
+import { serveExplorer } from './explorer-assets.js';
 import { createLogger } from './logger.js';
+import { singleSubgraphGateway } from './single-subgraph.js';
 import { refusalStatusPlugin, SubgraphDataSource, type GatewayContext } from './subgraph-data-source.js';
 import { waitForSubgraphs } from './subgraphs.js';
+import { proxySubscriptions, subscriptionsOverHttpPlugin, watchSupergraph } from './subscriptions.js';
 
 export type { GatewayContext } from './subgraph-data-source.js';
 
@@ -71,22 +74,32 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     });
   }
 
+  // The data source of each subgraph, as the gateway builds it (the single-subgraph path uses the same).
+  const dataSources = new Map<string, SubgraphDataSource>();
   const gateway = new ApolloGateway({
     supergraphSdl,
     logger,
-    buildService: ({ url }) =>
-      new SubgraphDataSource({
+    buildService: ({ name, url }) => {
+      const dataSource = new SubgraphDataSource({
         url,
+        // Node's own fetch (undici, keep-alive): cheaper per request than the default
+        // make-fetch-happen (retry and cache layers over node-fetch), which this gateway never uses.
+        fetcher: globalThis.fetch as unknown as NonNullable<ConstructorParameters<typeof SubgraphDataSource>[0]>['fetcher'],
         willSendRequest({ request, context }) {
           if (context.reqId) request.http?.headers.set('x-request-id', context.reqId);
         },
-      }),
+      });
+      dataSources.set(name, dataSource);
+      return dataSource;
+    },
   });
+  const live = watchSupergraph(gateway, config.subgraphs.find((s) => s.name === 'financial')?.url ?? config.subgraphs[0]!.url);
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    // Operations one subgraph answers whole skip the query planner (see single-subgraph.ts).
+    gateway: singleSubgraphGateway(gateway, { dataSource: (name) => dataSources.get(name), logger }),
     logger,
     includeStacktraceInErrorResponses: false,
-    plugins: [requestLogPlugin(), refusalStatusPlugin(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [requestLogPlugin(), refusalStatusPlugin(), subscriptionsOverHttpPlugin(), ApolloServerPluginCacheControlDisabled()],
   });
   await apollo.start();
 
@@ -101,6 +114,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       return { supergraph: supergraphSource };
     },
   });
+  serveExplorer(http, { dir: config.explorerDir, logger });
+  const subscriptions = proxySubscriptions({ http, ...live, maxBuffered: config.subscriptionBuffer, logger });
   const running = await listen(http, config.host, config.port);
   logger.info({ port: running.port, url: running.url, supergraph: supergraphSource, subgraphs: config.subgraphs }, 'gateway listening');
 
@@ -110,6 +125,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     supergraphSource,
     close: async () => {
       started = false;
+      await subscriptions.close();
       await closeServer(http);
       await apollo.stop();
     },

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { FlightError } from '@flightdeck/proto';
-import { barColumns, barShape, barsOfTable, type Bar, type BarShape } from './bar-rows.js';
+import { barColumns, barShape, blockOfTable, EMPTY_BLOCK, type BarBlock, type BarShape } from './bar-block.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
 import { serializeQuery } from '@flightdeck/contract';
 import type { FlightPort } from './flight-port.js';
@@ -31,9 +31,9 @@ export class BarReader {
     return barShape(await this.catalog.describe(dataset));
   }
 
-  /** One DoGet; rows come ordered by key then time. */
-  async read(shape: BarShape, read: BarRead): Promise<Bar[]> {
-    if (!shape.hasSchema) return [];
+  /** One DoGet; rows come ordered by key then time, converted to columns once. */
+  async read(shape: BarShape, read: BarRead): Promise<BarBlock> {
+    if (!shape.hasSchema) return EMPTY_BLOCK;
     const ticket = serializeQuery({
       dataset: shape.dataset,
       symbols: read.symbols,
@@ -46,12 +46,12 @@ export class BarReader {
     const started = performance.now();
     try {
       const table = await this.flight.readTable(ticket);
-      const bars = barsOfTable(table, shape);
+      const block = blockOfTable(table, shape);
       this.log.debug(
-        { flightCall: 'DoGet', dataset: shape.dataset, symbols: read.symbols.length, rows: bars.length, durationMs: elapsed(started) },
+        { flightCall: 'DoGet', dataset: shape.dataset, symbols: read.symbols.length, rows: block.length, durationMs: elapsed(started) },
         'flight read',
       );
-      return bars;
+      return block;
     } catch (err) {
       if (err instanceof FlightError && (err.code === 'NOT_FOUND' || err.code === 'INVALID_ARGUMENT')) {
         this.catalog.invalidate(shape.dataset);

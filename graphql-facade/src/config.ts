@@ -22,6 +22,8 @@ export interface FacadeConfig {
   maxAliases: number;
   /** `FACADE_MAX_COST`, default 5000: static cost of an operation (list fields weigh 10 times their selection). */
   maxCost: number;
+  /** `FACADE_MAX_SUBSCRIPTIONS` (200), `FACADE_SUBSCRIPTION_BUFFER` (10000 bars), `FACADE_SUBSCRIPTION_SYMBOLS` (100): bounds of `barUpdates`. */
+  subscriptions: { maxSubscriptions: number; maxBuffered: number; maxSymbols: number };
   logLevel: LogLevel;
 }
 
@@ -79,6 +81,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacadeConfig {
     maxDepth: integer(env, 'FACADE_MAX_DEPTH', 10, 2, 1000),
     maxAliases: integer(env, 'FACADE_MAX_ALIASES', 30, 0, 100_000),
     maxCost: integer(env, 'FACADE_MAX_COST', 5000, 10, 100_000_000),
+    subscriptions: {
+      // Each subscription is one Flight stream on the facade's one connection (FLIGHT_MAX_CALLS_PER_CONNECTION, 256).
+      maxSubscriptions: integer(env, 'FACADE_MAX_SUBSCRIPTIONS', 200, 0, 100_000),
+      maxBuffered: integer(env, 'FACADE_SUBSCRIPTION_BUFFER', 10_000, 1, 10_000_000),
+      maxSymbols: integer(env, 'FACADE_SUBSCRIPTION_SYMBOLS', 100, 1, 100_000),
+    },
     logLevel: logLevel as LogLevel,
   };
 }

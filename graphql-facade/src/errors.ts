@@ -9,8 +9,10 @@ import { isClientFault as isSharedClientFault } from '@flightdeck/graphql-http';
 
 export type FacadeErrorCode =
   | 'BAD_USER_INPUT'
+  | 'BAD_REQUEST'
   | 'NOT_FOUND'
   | 'ROW_LIMIT_EXCEEDED'
+  | 'SUBSCRIBER_TOO_SLOW'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
@@ -58,5 +60,5 @@ export function toGraphQLError(err: unknown): GraphQLError {
 
 /** Codes a client caused (logged at info): graphql-http's, plus the row budget. */
 export function isClientFault(code: unknown): boolean {
-  return isSharedClientFault(code, ['ROW_LIMIT_EXCEEDED']);
+  return isSharedClientFault(code, ['ROW_LIMIT_EXCEEDED', 'SUBSCRIBER_TOO_SLOW']);
 }

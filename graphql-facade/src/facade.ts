@@ -14,12 +14,16 @@ import { isClientFault } from './errors.js';
 import { authenticatedFlight } from './flight-auth.js';
 import type { FlightPort } from './flight-port.js';
 import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
+import { jitGateway } from './jit-executor.js';
 import { createLoaders } from './loaders.js';
 import { createLogger } from './logger.js';
 import { queryLimitsRule } from './query-limits.js';
 import { createResolvers, type FacadeContext } from './resolvers.js';
 import { RowBudget } from './row-budget.js';
 import { typeDefs } from './schema.js';
+import type { FollowPort } from './subscriptions/bar-updates.js';
+import { createSubscriptionResolvers, SubscriptionCount, subscriptionTypeDefs } from './subscriptions/subscription-schema.js';
+import { serveGraphqlWs } from './subscriptions/ws-server.js';
 
 export interface FacadeDeps {
   /** The Flight client to use (default: a FlightClient on `config.flightUrl`, closed with the facade). */
@@ -32,6 +36,8 @@ export interface FacadeDeps {
 export interface RunningFacade {
   url: string;
   port: number;
+  /** `barUpdates` subscriptions open now (each holds one Flight follow stream). */
+  subscriptions(): number;
   close(): Promise<void>;
 }
 
@@ -70,8 +76,20 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
   const catalog = new DatasetCatalog(flight, deps.catalogTtlMs);
   const resolvers = createResolvers({ flight, catalog, defaultDataset: config.defaultDataset });
 
+  // Subscriptions stream through the facade's own client (a test's recording port may not stream).
+  const streaming = ownClient ?? (typeof (deps.flight as Partial<FollowPort> | undefined)?.doGet === 'function' ? (deps.flight as unknown as FollowPort) : null);
+  const subscriptionCount = new SubscriptionCount();
+  const subscriptionResolvers = createSubscriptionResolvers(
+    { follow: streaming, catalog, defaultDataset: config.defaultDataset, limits: config.subscriptions },
+    subscriptionCount,
+  );
+  const schema = buildSubgraphSchema([
+    { typeDefs, resolvers: resolvers as never },
+    { typeDefs: subscriptionTypeDefs, resolvers: subscriptionResolvers as never },
+  ]);
   const apollo = new ApolloServer<FacadeContext>({
-    schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }),
+    // Operations run compiled by graphql-jit (see jit-executor.ts).
+    gateway: jitGateway(schema),
     validationRules: [queryLimitsRule(config)],
     includeStacktraceInErrorResponses: false,
     plugins: [requestLogPlugin(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()],
@@ -102,6 +120,7 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
       }
     },
   });
+  const graphqlWs = serveGraphqlWs({ http, schema, validationRules: [queryLimitsRule(config)], logger });
   const running = await listen(http, config.host, config.port);
   logger.info(
     { port: running.port, url: running.url, flightUrl: config.flightUrl, flightUser: credentials?.user },
@@ -111,7 +130,9 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
   return {
     url: running.url,
     port: running.port,
+    subscriptions: () => subscriptionCount.active,
     close: async () => {
+      await graphqlWs.close();
       await closeServer(http);
       await apollo.stop();
       ownClient?.close();

@@ -18,7 +18,7 @@
  * The window's upper end stays open, so a description a few seconds old (see DatasetCatalog)
  * costs extra rows, never a wrong answer.
  */
-import type { Bar, BarShape } from './bar-rows.js';
+import { barAt, type Bar, type BarShape } from './bar-block.js';
 import type { BarReader } from './bar-reader.js';
 import { formatIsoNs, parseIsoNs } from '@flightdeck/contract';
 import { facadeError } from './errors.js';
@@ -72,20 +72,20 @@ async function searchWindow(
   found: Map<string, Bar>,
 ): Promise<void> {
   if (symbols.length === 0) return;
-  const rows = await reader.read(shape, {
+  const block = await reader.read(shape, {
     symbols,
     ...(window.start === undefined ? {} : { start: formatIsoNs(window.start) }),
     ...(window.end === undefined ? {} : { end: formatIsoNs(window.end) }),
     limit: rowCap + 1,
   });
   const last = new Map<string, Bar>();
-  for (const row of rows) last.set(row.symbol, row);
-  if (rows.length <= rowCap) {
+  for (const run of block.runs) last.set(run.symbol, barAt(block, run.symbol, run.end - 1));
+  if (block.length <= rowCap) {
     for (const [symbol, bar] of last) found.set(symbol, bar);
     return;
   }
   // Capped: every symbol but the last one read is complete.
-  const partial = rows[rows.length - 1]!.symbol;
+  const partial = block.runs[block.runs.length - 1]!.symbol;
   for (const [symbol, bar] of last) if (symbol !== partial) found.set(symbol, bar);
   const again = symbols.filter((s) => !found.has(s));
   const lo = window.start ?? bounds.oldest;

@@ -1,11 +1,11 @@
 /**
- * Per-request batching. Every `bars` / `latest` field of the same arguments that resolves in one
- * tick (the gateway's `_entities` representations, aliases, list items) is one DataLoader batch,
- * and a batch of symbols is ONE Flight query with `symbols: [...]` whose rows are split per symbol.
+ * Per-request batching. Every `bars` / `series` / `latest` field of the same arguments that
+ * resolves in one tick (the gateway's `_entities` representations, aliases, list items) is one
+ * DataLoader batch, and a batch of symbols is ONE Flight query with `symbols: [...]` whose rows are
+ * split per symbol. `bars` and `series` of the same arguments share the batch (and the read).
  */
 import DataLoader from 'dataloader';
-import type { Bar } from './bar-rows.js';
-import { groupBySymbol } from './bar-rows.js';
+import { limitSlice, sliceLength, slicesBySymbol, type Bar, type BarSlice } from './bar-block.js';
 import type { BarReader } from './bar-reader.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
 import { formatIsoNs } from '@flightdeck/contract';
@@ -21,18 +21,19 @@ export interface BarArgs {
 }
 
 export interface FacadeLoaders {
-  bars(args: BarArgs, symbol: string): Promise<Bar[]>;
+  /** One symbol's rows (for `bars` and `series`), charged to the request's row budget. */
+  bars(args: BarArgs, symbol: string): Promise<BarSlice>;
   latest(dataset: string, symbol: string): Promise<Bar | null>;
   /** True when the dataset holds at least one row for the symbol. */
   hasSymbol(dataset: string, symbol: string): Promise<boolean>;
 }
 
 export function createLoaders(reader: BarReader, catalog: DatasetCatalog, budget: RowBudget): FacadeLoaders {
-  const barLoaders = new Map<string, DataLoader<string, Bar[]>>();
+  const barLoaders = new Map<string, DataLoader<string, BarSlice>>();
   const latestLoaders = new Map<string, DataLoader<string, Bar | null>>();
   const existence = new Map<string, Promise<boolean>>();
 
-  const barBatch = (args: BarArgs) => async (symbols: readonly string[]): Promise<Bar[][]> => {
+  const barBatch = (args: BarArgs) => async (symbols: readonly string[]): Promise<BarSlice[]> => {
     const shape = await reader.shape(args.dataset);
     const base = {
       ...(args.from === undefined ? {} : { start: formatIsoNs(args.from) }),
@@ -41,27 +42,26 @@ export function createLoaders(reader: BarReader, catalog: DatasetCatalog, budget
     };
     const perSymbol = args.limit;
     const single = symbols.length === 1;
-    const rows = await reader.read(shape, {
+    const block = await reader.read(shape, {
       ...base,
       symbols: [...symbols],
       limit: budget.readLimit(single ? perSymbol : undefined),
     });
-    let grouped: Map<string, Bar[]>;
-    if (rows.length <= budget.remaining) {
-      grouped = groupBySymbol(rows, symbols);
-      if (perSymbol !== undefined) for (const [s, list] of grouped) grouped.set(s, list.slice(0, perSymbol));
+    let result: BarSlice[];
+    if (block.length <= budget.remaining) {
+      const grouped = slicesBySymbol(block, symbols);
+      result = symbols.map((s) => limitSlice(grouped.get(s)!, perSymbol));
     } else if (!single && perSymbol !== undefined) {
       // The batch overflowed, but each symbol only wants `limit` rows: Flight's limit is per
       // query, so ask per symbol.
-      const lists = await Promise.all(
+      const blocks = await Promise.all(
         symbols.map((symbol) => reader.read(shape, { ...base, symbols: [symbol], limit: budget.readLimit(perSymbol) })),
       );
-      grouped = new Map(symbols.map((s, i) => [s, lists[i]!]));
+      result = symbols.map((s, i) => limitSlice(slicesBySymbol(blocks[i]!, [s]).get(s)!, perSymbol));
     } else {
       throw budget.exceeded();
     }
-    const result = symbols.map((s) => grouped.get(s) ?? []);
-    budget.charge(result.reduce((n, list) => n + list.length, 0));
+    budget.charge(result.reduce((n, slice) => n + sliceLength(slice), 0));
     return result;
   };
 
@@ -99,7 +99,7 @@ export function createLoaders(reader: BarReader, catalog: DatasetCatalog, budget
         answer = reader
           .shape(dataset)
           .then((shape) => reader.read(shape, { symbols: [symbol], keyOnly: true, limit: 1 }))
-          .then((rows) => rows.length > 0);
+          .then((block) => block.length > 0);
         existence.set(key, answer);
       }
       return answer;

@@ -6,8 +6,9 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { INTERVALS, isInterval } from '@flightdeck/contract';
 import { argumentsFault, DateTimeScalar } from '@flightdeck/graphql-http';
+import { GraphQLScalarType } from 'graphql';
 import type { Logger } from 'pino';
-import type { Bar } from './bar-rows.js';
+import { barShape, barsOfSlice, seriesOfSlice, type Bar, type Series } from './bar-block.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
 import { facadeError, toGraphQLError } from './errors.js';
 import type { DatasetDescription, FlightPort } from './flight-port.js';
@@ -25,6 +26,10 @@ export interface ResolverDeps {
 }
 
 const SYMBOL = /^[\x21-\x7e]{1,64}$/;
+/** `instruments` without a limit: list_keys' own default. */
+export const DEFAULT_INSTRUMENTS_LIMIT = 1000;
+/** The most `instruments` one field may list: list_keys' own bound. */
+export const MAX_INSTRUMENTS_LIMIT = 1_000_000;
 
 interface InstrumentRef {
   symbol: string;
@@ -32,11 +37,23 @@ interface InstrumentRef {
 
 interface RawBarArgs {
   dataset?: string | null;
-  from?: bigint | null;
-  to?: bigint | null;
+  /** Epoch nanoseconds as decimal text (see {@link FacadeDateTime}). */
+  from?: string | null;
+  to?: string | null;
   interval?: string | null;
   limit?: number | null;
 }
+
+/**
+ * The supergraph's DateTime (same input forms, same output), except that an input's value inside
+ * the facade is its epoch nanoseconds as decimal text rather than a bigint: graphql-jit inlines the
+ * literal arguments of a compiled operation as JSON, which has no bigint.
+ */
+const FacadeDateTime = new GraphQLScalarType<bigint | string, string>({
+  ...DateTimeScalar.toConfig(),
+  parseValue: (value) => (DateTimeScalar.parseValue(value) as bigint).toString(),
+  parseLiteral: (ast, variables) => (DateTimeScalar.parseLiteral(ast, variables) as bigint).toString(),
+});
 
 /**
  * No string input may hold a C0 or C1 control character (NUL, BEL, tab, newline, DEL, ...): none
@@ -67,8 +84,8 @@ function barArgs(raw: RawBarArgs, defaultDataset: string): BarArgs {
   }
   return {
     dataset: raw.dataset ?? defaultDataset,
-    from: raw.from ?? undefined,
-    to: raw.to ?? undefined,
+    from: raw.from == null ? undefined : BigInt(raw.from),
+    to: raw.to == null ? undefined : BigInt(raw.to),
     interval,
     limit,
   };
@@ -100,7 +117,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
   const { flight, catalog, defaultDataset } = deps;
 
   return {
-    DateTime: DateTimeScalar,
+    DateTime: FacadeDateTime,
     Query: {
       datasets: () =>
         guard({}, async () => {
@@ -125,7 +142,21 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
           return answers.some(Boolean) ? { symbol } : null;
         }),
       bars: (_: unknown, args: RawBarArgs & { symbol: string }, ctx: FacadeContext) =>
-        guard(args, () => ctx.loaders.bars(barArgs(args, defaultDataset), checkSymbol(args.symbol))),
+        guard(args, async () => barsOfSlice(await ctx.loaders.bars(barArgs(args, defaultDataset), checkSymbol(args.symbol)))),
+      instruments: (_: unknown, args: { dataset?: string | null; prefix?: string | null; limit?: number | null }) =>
+        guard(args, async (): Promise<InstrumentRef[]> => {
+          const dataset = args.dataset ?? defaultDataset;
+          const limit = args.limit ?? DEFAULT_INSTRUMENTS_LIMIT;
+          if (limit < 0 || limit > MAX_INSTRUMENTS_LIMIT) {
+            throw facadeError('BAD_USER_INPUT', `limit must be between 0 and ${MAX_INSTRUMENTS_LIMIT}, got ${limit}`, { field: 'limit' });
+          }
+          // NOT_FOUND for an unknown dataset, BAD_USER_INPUT for one without a key column.
+          const shape = barShape(await catalog.describe(dataset));
+          if (limit === 0 || !shape.hasSchema) return [];
+          const body = { dataset, limit, ...(args.prefix == null || args.prefix === '' ? {} : { prefix: args.prefix }) };
+          const { keys } = await flight.doActionJson<{ keys: string[]; truncated: boolean }>('list_keys', body);
+          return keys.map((symbol) => ({ symbol }));
+        }),
     },
     Instrument: {
       __resolveReference: (ref: InstrumentRef): InstrumentRef => {
@@ -133,7 +164,9 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
         return { symbol: ref.symbol };
       },
       bars: (parent: InstrumentRef, args: RawBarArgs, ctx: FacadeContext) =>
-        guard(args, () => ctx.loaders.bars(barArgs(args, defaultDataset), parent.symbol)),
+        guard(args, async () => barsOfSlice(await ctx.loaders.bars(barArgs(args, defaultDataset), parent.symbol))),
+      series: (parent: InstrumentRef, args: RawBarArgs, ctx: FacadeContext) =>
+        guard(args, async (): Promise<Series> => seriesOfSlice(await ctx.loaders.bars(barArgs(args, defaultDataset), parent.symbol))),
       latest: (parent: InstrumentRef, args: { dataset?: string | null }, ctx: FacadeContext) =>
         guard(args, (): Promise<Bar | null> => ctx.loaders.latest(args.dataset ?? defaultDataset, parent.symbol)),
     },

@@ -14,6 +14,8 @@ export const typeDefs = parse(/* GraphQL */ `
     instrument(symbol: String!): Instrument
     "Bars of one symbol, ordered by time. from inclusive, to exclusive; interval resamples (1m 5m 15m 30m 1h 4h 1d 1w); limit keeps the first N."
     bars(dataset: String, symbol: String!, from: DateTime, to: DateTime, interval: String, limit: Int): [Bar!]!
+    "Instruments of a dataset (the distinct values of its first key column), sorted; prefix filters, limit keeps the first N (default 1000)."
+    instruments(dataset: String, prefix: String, limit: Int): [Instrument!]!
   }
 
   type Dataset {
@@ -38,6 +40,19 @@ export const typeDefs = parse(/* GraphQL */ `
     bars(dataset: String, from: DateTime, to: DateTime, interval: String, limit: Int): [Bar!]!
     "The newest bar, or null when the dataset holds none for the symbol."
     latest(dataset: String): Bar
+    "Bars as parallel arrays in time order (for charts): the same rows, arguments and limits as bars."
+    series(dataset: String, from: DateTime, to: DateTime, interval: String, limit: Int): Series!
+  }
+
+  "Bars as columns: element i of every array is one bar. ts in epoch milliseconds; a value is null where the bar has none (or the dataset has no such column)."
+  type Series {
+    symbol: String!
+    ts: [Float!]!
+    open: [Float]
+    high: [Float]
+    low: [Float]
+    close: [Float]
+    volume: [Float]
   }
 
   type Bar {

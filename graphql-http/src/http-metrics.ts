@@ -44,9 +44,13 @@ export class HttpMetrics {
     res.end(text);
   }
 
-  /** Counts the error codes of a complete GraphQL response body. */
+  /**
+   * Counts the error codes of a complete GraphQL response body. Apollo Server writes `errors`
+   * first (`{"errors":[…],"data":…}`), so a body that does not start so has none: a large answer
+   * is neither scanned nor parsed again.
+   */
   countErrors(body: string): void {
-    if (!body.includes('"errors"')) return;
+    if (!body.startsWith('{"errors":')) return;
     try {
       const parsed = JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] };
       for (const e of parsed.errors ?? []) this.errors.inc({ code: typeof e.extensions?.code === 'string' ? e.extensions.code : 'UNKNOWN' });

@@ -1,7 +1,8 @@
 /**
  * @flightdeck/graphql-http: what the three GraphQL processes (facade, user service, gateway) share:
  * the node:http front (/graphql, probes, metrics, request ids, body limit), the root logger, the
- * supergraph's one DateTime scalar, and the control-character rule for string inputs.
+ * supergraph's one DateTime scalar, the control-character rule for string inputs, and the routing
+ * of WebSocket upgrades (graphql-ws) on the same port.
  */
 export { isClientFault, LOG_LEVELS, type LogLevel } from './client-faults.js';
 export { DateTimeScalar, parseDateTime, serializeDateTime } from './date-time.js';
@@ -18,3 +19,4 @@ export {
 } from './http-server.js';
 export { argumentsFault, textFault, type TextFault } from './input-text.js';
 export { createLogger, type Logger } from './logger.js';
+export { routeUpgrades, type UpgradeHandler } from './upgrade.js';

@@ -15,6 +15,7 @@ import {
   RecordBatchStreamWriter,
   Schema,
   Table,
+  tableFromArrays,
   tableToIPC,
   TimestampNanosecond,
   Utf8,
@@ -238,6 +239,26 @@ describe('encodeFlightData / decodeFlightData', () => {
     expect(stream.firstDescriptor?.path).toEqual(['x']);
     release();
     expect((await stream.readAll()).map((b) => b.numRows)).toEqual([3]);
+  });
+
+  it('yields a batch as soon as its message arrives, before the next one (a follow stream waits between them)', async () => {
+    const table = tableFromArrays({ a: Float64Array.from([1, 2, 3]) });
+    const messages: FlightData[] = [];
+    for await (const m of encodeFlightData(table.batches, { schema: table.schema })) messages.push(m);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* source(): AsyncGenerator<FlightData> {
+      yield* messages;
+      await held;
+    }
+    const iterator = decodeFlightData(source())[Symbol.asyncIterator]();
+    const first = await Promise.race([iterator.next(), new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 2000))]);
+    release();
+    expect(first).not.toBe('late');
+    expect((first as IteratorResult<RecordBatch>).value.numRows).toBe(3);
+    expect((await iterator.next()).done).toBe(true);
   });
 
   it('pairs each yielded batch with the app_metadata of its own message', async () => {

@@ -226,6 +226,10 @@ export class FlightRecordBatchStream implements AsyncIterable<RecordBatch> {
         }
         yield frameMessageHeader(header);
         if (message.bodyLength > 0) yield aligned(body.subarray(0, message.bodyLength));
+        // Arrow's byte-stream adapter pulls another chunk before serving a read that takes exactly
+        // the bytes it holds; an empty chunk satisfies that pull, so a message is decoded as soon as
+        // it arrives rather than when the next one does (a DoGet `follow` stream may wait minutes).
+        yield EMPTY;
       }
       if (!sawSchema) {
         throw invalid(

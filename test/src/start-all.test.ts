@@ -69,6 +69,21 @@ describe('npm start', () => {
     });
     expect(await res.json()).toEqual({ data: { instrument: { latest: { ts: '2020-04-17T00:00:00.000Z', close: 2874.560059 } } } });
 
+    // The explorer page, built by npm start when missing or stale, at GET / with its bundled script.
+    expect(['built', 'fresh']).toContain(entry.explorerBuild);
+    const page = await fetch(entry.explorer as string);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const html = await page.text();
+    expect(html).toContain('<title>flightdeck explorer</title>');
+    const scriptPath = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(scriptPath).toBeDefined();
+    const script = await fetch(new URL(scriptPath!, entry.explorer as string));
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await script.text()).toContain('lightweight-charts'); // bundled, not fetched from elsewhere
+
     // The stocks of the minute data have daily bars in the default dataset too.
     const stocks = await fetch(entry.gateway as string, {
       method: 'POST',

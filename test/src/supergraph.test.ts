@@ -126,6 +126,48 @@ describe('supergraph through the gateway', () => {
     }
   });
 
+  it('serves the columnar chart fields: instruments by prefix, then series equal to bars, and series from a watchlist', async () => {
+    const all = await gql(`{ instruments(dataset: "bars_1m") { symbol } }`);
+    expect(all.errors).toBeUndefined();
+    expect(all.data.instruments).toEqual(['AAPL', 'AMZN', 'MSFT', 'NVDA'].map((symbol) => ({ symbol })));
+    const range = 'dataset: "bars_1m", from: "2024-01-03T14:30:00Z", to: "2024-01-03T16:00:00Z"';
+    const r = await gql(
+      `{ instruments(dataset: "bars_1m", prefix: "A") { symbol series(${range}) { symbol ts open high low close volume } bars(${range}) { ts open high low close volume } } }`,
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data.instruments.map((i: { symbol: string }) => i.symbol)).toEqual(['AAPL', 'AMZN']);
+    for (const { symbol, series, bars } of r.data.instruments) {
+      expect(bars).toHaveLength(90);
+      expect(series).toEqual({
+        symbol,
+        ts: bars.map((b: { ts: string }) => Date.parse(b.ts)),
+        open: bars.map((b: { open: number }) => b.open),
+        high: bars.map((b: { high: number }) => b.high),
+        low: bars.map((b: { low: number }) => b.low),
+        close: bars.map((b: { close: number }) => b.close),
+        volume: bars.map((b: { volume: number }) => b.volume),
+      });
+    }
+    // From the user subgraph into the facade's series.
+    const created = await gql(`mutation { createUser(email: "charts@example.com", name: "Charts") { id } }`);
+    const list = await gql(`mutation($u: ID!) { createWatchlist(userId: $u, name: "chips") { id } }`, { u: created.data.createUser.id });
+    await gql(`mutation($w: ID!) { addToWatchlist(watchlistId: $w, symbol: "NVDA") { symbols } }`, { w: list.data.createWatchlist.id });
+    const walk = await gql(
+      `query($u: ID!) { user(id: $u) { watchlists { instruments { symbol series(dataset: "bars_1m", from: "2024-01-02T14:30:00Z", interval: "1d", limit: 2) { ts close } } } } }`,
+      { u: created.data.createUser.id },
+    );
+    expect(walk.errors).toBeUndefined();
+    const nvda = walk.data.user.watchlists[0].instruments[0];
+    expect(nvda.symbol).toBe('NVDA');
+    expect(nvda.series.ts).toEqual([Date.parse('2024-01-02T00:00:00Z'), Date.parse('2024-01-03T00:00:00Z')]);
+    expect(nvda.series.close).toHaveLength(2);
+    // Errors keep their codes through the gateway.
+    const bad = await gql(`{ instruments(dataset: "nope") { symbol } }`);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const badSeries = await gql(`{ instrument(symbol: "AAPL") { series(dataset: "bars_1m", interval: "7m") { ts } } }`);
+    expect(badSeries.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
   it('passes the facade error codes through', async () => {
     const missing = await gql(`{ bars(dataset: "nope", symbol: "SPX") { ts } }`);
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');

@@ -15,6 +15,20 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * A server's refusal in a command that talks to more than one server (`copy`): the URL it names
+ * replaces the global `--url` in the printed line.
+ */
+export class RemoteFailure extends Error {
+  override readonly name = 'RemoteFailure';
+  constructor(
+    readonly url: string,
+    readonly error: FlightError,
+  ) {
+    super(error.message);
+  }
+}
+
 export interface Failure {
   line: string;
   exitCode: number;
@@ -63,6 +77,7 @@ function oneLine(text: string): string {
 export function describeFailure(err: unknown, { url, credentials }: FailureContext): Failure {
   if (err instanceof UsageError) return { line: oneLine(err.message), exitCode: EXIT_USAGE };
   if (err instanceof CommanderError) return { line: oneLine(err.message.replace(/^error: /, '')), exitCode: EXIT_USAGE };
+  if (err instanceof RemoteFailure) return describeFailure(err.error, { url: err.url, credentials });
   if (err instanceof InputError) return { line: oneLine(err.message), exitCode: EXIT_REFUSED };
   if (err instanceof FlightError) {
     if (err.code === 'UNAVAILABLE') return { line: oneLine(`UNAVAILABLE: cannot reach ${url}: ${err.message}`), exitCode: EXIT_REFUSED };

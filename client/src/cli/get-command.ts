@@ -27,7 +27,7 @@ export interface GetOptions extends QueryFlags {
  * The server answers NOT_FOUND for an `as_of` version whose manifest is gone; when
  * `describe_dataset` says it is older than the oldest version kept, vacuum removed it.
  */
-async function explainMissingVersion(flight: FlightClient, dataset: string, asOf: number, err: FlightError): Promise<Error> {
+export async function explainMissingVersion(flight: FlightClient, dataset: string, asOf: number, err: FlightError): Promise<Error> {
   let oldest: number | undefined;
   try {
     oldest = (await flight.doActionJson<{ oldest_version?: number }>('describe_dataset', { name: dataset })).oldest_version;

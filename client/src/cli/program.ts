@@ -7,14 +7,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FlightClient } from '@flightdeck/proto';
 import { INTERVALS, PARTITION_SCHEMES } from '@flightdeck/contract';
 import { EPOCH_UNITS } from '../sdk/index.js';
+import { runBackup } from './backup-command.js';
 import { compactPartitionKey, datasetOf, putArguments } from './command-arguments.js';
 import { connect, DEFAULT_URL, type ConnectionOptions } from './connection.js';
+import { runCopy } from './copy-command.js';
 import { runCompact, runCreate, runDeleteRange, runDescribe, runDrop, runLs, runVacuum } from './dataset-commands.js';
 import { runGet } from './get-command.js';
 import { runHashPassword } from './hash-password-command.js';
 import { INPUT_FORMATS } from './input-format.js';
 import { OUTPUT_FORMATS } from './output-format.js';
 import { runPut } from './put-command.js';
+import { runRestore } from './restore-command.js';
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -80,7 +83,9 @@ Every dataset command takes the dataset first (or as --dataset <name>).
 Examples:
   flightdeck put bars_1m bars.csv --create --time-column ts --key symbol
   flightdeck get bars_1m --symbols AAPL --from 2024-01-02 --to 2024-01-03 -o aapl.parquet
-  flightdeck describe bars_1m`,
+  flightdeck describe bars_1m
+  flightdeck backup bars_1m --to backups/bars_1m && flightdeck restore backups/bars_1m --as bars_1m_restored
+  flightdeck copy bars_1m --from grpc+tls://prod:8815 --to grpc://127.0.0.1:8815 --symbols AAPL --start 2024-01-01`,
     );
 
   const client = (): Promise<FlightClient> => lazy.get();
@@ -181,6 +186,66 @@ Examples:
     .option('--yes', 'confirm')
     .option('--json', "print the server's JSON")
     .action(async (dataset: string | undefined, opts) => runDrop(datasetOf('drop', dataset, opts.dataset), opts, client, io.stdout));
+
+  datasetCommand('backup', 'write one version of a dataset to a directory or s3:// prefix: Parquet files and a checksummed manifest')
+    .requiredOption('--to <dir|s3://bucket/prefix>', 'a new or empty directory or object-store prefix (a backup interrupted there is started over)')
+    .option('--as-of <version>', 'back up this committed version (default: the current one)', positiveInt('--as-of', 0))
+    .addOption(new Option('--s3-endpoint <url>', 'the object store of an s3:// target, when it is not AWS').env('S3_ENDPOINT'))
+    .addOption(new Option('--s3-region <region>', 'region of an s3:// target').env('AWS_REGION').default('us-east-1'))
+    .option('--json', 'print the summary as JSON')
+    .option('--no-progress', 'no progress bar on a terminal')
+    .action(async (dataset: string | undefined, opts) => {
+      await runBackup(datasetOf('backup', dataset, opts.dataset), opts, client, lazy.url(), io.stdout, io.stderr);
+    });
+
+  program
+    .command('restore')
+    .description('create a dataset from a backup, all its rows in one commit (files checked first)')
+    .usage('[options] <dir|s3://bucket/prefix>')
+    .argument('<dir>', 'the backup: a directory or s3://bucket/prefix')
+    .option('--as <name>', 'the dataset to create (default: the name it was backed up from)')
+    .addOption(new Option('--s3-endpoint <url>', 'the object store of an s3:// backup, when it is not AWS').env('S3_ENDPOINT'))
+    .addOption(new Option('--s3-region <region>', 'region of an s3:// backup').env('AWS_REGION').default('us-east-1'))
+    .option('--json', 'print the summary as JSON')
+    .option('--no-progress', 'no progress bar on a terminal')
+    .action(async (dir: string, opts) => {
+      await runRestore(dir, opts, client, io.stdout, io.stderr);
+    });
+
+  datasetCommand('copy', "copy a dataset's rows (or a query's) from one server into a dataset on another, one commit per endpoint, resumable")
+    .requiredOption('--from <url>', 'the source Flight server (the global --token, --user, --tls-* options apply to it)')
+    .requiredOption('--to <url>', 'the target Flight server')
+    .addOption(new Option('--to-token <token>', 'bearer token for --to').env('FLIGHT_TO_TOKEN'))
+    .option('--to-tls-ca <file>', 'PEM CA certificate to trust for a grpc+tls:// --to')
+    .option('--as <name>', 'the target dataset (default: the same name); created with the source\'s spec when missing')
+    .option('--symbols <list>', 'only these values of the first key column, comma-separated', list)
+    .option('--start <time>', 'start, inclusive: ISO-8601 or epoch nanoseconds')
+    .option('--end <time>', 'end, exclusive: ISO-8601 or epoch nanoseconds')
+    .option('--state <file>', 'progress file, for resuming (default ./flightdeck-copy-<as>.state.json; removed when done)')
+    .option('--json', 'print the summary as JSON')
+    .option('--no-progress', 'no progress bar on a terminal')
+    .action(async (dataset: string | undefined, opts) => {
+      const globals = program.opts<ConnectionOptions>();
+      const opened: Promise<FlightClient>[] = [];
+      const open = (o: ConnectionOptions) => (): Promise<FlightClient> => {
+        const c = connect(o);
+        opened.push(c);
+        return c;
+      };
+      try {
+        await runCopy(
+          { ...opts, dataset: datasetOf('copy', dataset, opts.dataset) },
+          {
+            source: open({ ...globals, url: opts.from }),
+            target: open({ url: opts.to, ...(opts.toToken ? { token: opts.toToken } : {}), ...(opts.toTlsCa ? { tlsCa: opts.toTlsCa } : {}) }),
+          },
+          io.stdout,
+          io.stderr,
+        );
+      } finally {
+        for (const c of opened) c.then((x) => x.close()).catch(() => undefined);
+      }
+    });
 
   program
     .command('hash-password')

@@ -77,7 +77,7 @@ async function* readAll(files: readonly InputFile[], plan: PutPlan, progress: Pr
  * One DoPut for everything. A read failure mid-stream ends the stream with a poison batch, which
  * the server refuses with the whole stream (see poison-batch.ts); the read failure is rethrown.
  */
-async function putOnce(client: FlightClient, dataset: string, schema: Schema, batches: AsyncIterable<RecordBatch>): Promise<Committed> {
+export async function putOnce(client: FlightClient, dataset: string, schema: Schema, batches: AsyncIterable<RecordBatch>): Promise<Committed> {
   let readFailure: { error: unknown } | null = null;
   async function* guarded(): AsyncGenerator<RecordBatch> {
     try {

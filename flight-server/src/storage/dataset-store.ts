@@ -11,23 +11,25 @@ import { tableFromIPC, type RecordBatch, type Schema } from 'apache-arrow';
 import { concatBatches } from './kernels/concat.js';
 import { conformBatch } from './kernels/conform.js';
 import { sortedRangeForKeys, type RowRange } from './kernels/search.js';
+import { CommitFeed, type CommitEvent } from './commit-feed.js';
 import { filterBatch } from './kernels/take-filter.js';
-import { fsyncPath, CATALOG_DIR } from './catalog.js';
-import { DatasetCatalog } from './catalog/dataset-catalog.js';
+import { fsyncPath } from './catalog.js';
+import { CatalogUnavailable, CommitConflict, type CatalogBackend, type DatasetCatalogHandle } from './catalog/catalog-backend.js';
+import { FileCatalog } from './catalog/file-catalog.js';
+import { PostgresCatalog } from './catalog/postgres/postgres-catalog.js';
 import { listedFiles } from './catalog/file-listing.js';
 import { KeyLister, type KeyList } from './catalog/key-listing.js';
 import type { Change } from './catalog/version-record.js';
 import { compactOverfullPartition } from './maintenance/background-compaction.js';
 import { MaintenanceScheduler } from './maintenance/maintenance-scheduler.js';
 import { expiredFiles } from './maintenance/retention.js';
-import { removeUnreferencedFiles } from './maintenance/unreferenced-files.js';
-import { sortUnique } from './write/sort-unique.js';
+import { removeReleasedFiles, removeUnreferencedFiles, type RemovedFile } from './maintenance/unreferenced-files.js';
+import { sortUnique, sortUniqueFrom } from './write/sort-unique.js';
 import { DataFileWriter } from './write/data-file-writer.js';
 import { checkDatasetName, checkDatasetSpec, checkSchemaRoles, fieldsFromSchema, manifestSchemaOf, schemaFromFields, type DatasetSpec } from './dataset-spec.js';
 import { StorageError } from './errors.js';
 import {
   checkRetention,
-  DATASET_NAME,
   describeSchemaMismatch,
   formatIsoMs,
   typeFromString,
@@ -43,13 +45,15 @@ import { manifestBytes, manifestRows, type FileEntry, type Manifest } from './ma
 import { rowGroupStats } from './io/parquet-io.js';
 import { ParquetReader, type ParquetIoStats } from './io/parquet-reader.js';
 import { IpcTierRangeReader } from './io/ipc-tier-ranges.js';
+import { DataFiles, type DataFilesOptions } from './object-store/data-files.js';
+import type { DiskCacheStats } from './object-store/disk-cache.js';
 import { ParquetEncoderPool } from './write/parquet-encoder-pool.js';
 import type { ReadPlan, ReadSlice, SliceData } from './read/read-plan.js';
 import { IpcCache, type CacheStats } from './io/ipc-cache.js';
 import { planRead, readSlice, type ReadOptions } from './read/reader.js';
 import { HeldWindows, type ReadWindowStats } from './read/read-window.js';
 
-export interface StoreOptions extends ReadOptions {
+export interface StoreOptions extends ReadOptions, DataFilesOptions {
   dataDir: string;
   /** Bytes of decoded Arrow IPC the hot cache keeps. */
   cacheBytes: number;
@@ -63,12 +67,20 @@ export interface StoreOptions extends ReadOptions {
   checkpointEvery?: number;
   /** Partitions with more files are compacted in the background; 0 or absent: off. */
   compactFiles?: number;
+  /** CATALOG_URL: `postgres://…` keeps the catalog in PostgreSQL, shared by replicas; null or absent: the file catalog. */
+  catalogUrl?: string | null;
+  /** Attempts of a commit that keeps losing races to other processes' writers before ABORTED (default 32). */
+  commitAttempts?: number;
 }
 
 /** Rows one background merge may hold (and one merged file may have). */
 const COMPACT_GROUP_ROWS = 1 << 20;
 /** How often every dataset's retention is checked (besides after each commit). */
 const RETENTION_CHECK_MS = 3600_000;
+/** Attempts of one commit that loses races to writers of other processes (shared catalog) before ABORTED. */
+const COMMIT_ATTEMPTS = 32;
+/** With a shared catalog, files no version names are deleted only once this old: another process may be about to commit them. */
+const SHARED_SWEEP_GRACE_MS = 3600_000;
 
 export interface PutOutcome {
   rows: number;
@@ -81,40 +93,63 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
 }
 
+/** A commit's change, plus the rows a DoPut wrote into files it merged with stored rows (for followers). */
+type StoreChange = Change & { written?: ReadonlyMap<string, readonly RowRange[]> };
+
 export class DatasetStore {
-  private readonly catalogs = new Map<string, DatasetCatalog>();
+  private readonly catalogs = new Map<string, DatasetCatalogHandle>();
+  /** Catching up with other processes' commits, one at a time per dataset (catalog events coalesce). */
+  private readonly syncing = new Map<string, { again: boolean; done: Promise<void> }>();
   private readonly locks = new KeyedMutex();
   /** Held by background compaction, vacuum and drop: vacuum must not remove files a merge is writing. */
   private readonly maintenanceLocks = new KeyedMutex();
   private scheduler: MaintenanceScheduler | null = null;
   private readonly cache: IpcCache;
-  private readonly parquet = new ParquetReader();
-  private readonly tier = new IpcTierRangeReader();
+  private readonly parquet: ParquetReader;
+  private readonly tier: IpcTierRangeReader;
   private readonly windows = new HeldWindows();
-  private readonly keys = new KeyLister(this.parquet);
+  private readonly keys: KeyLister;
   private readonly encoder: ParquetEncoderPool;
+  /** Each durable commit (and drop) of this process, announced to followers. */
+  readonly commits: CommitFeed;
 
   private constructor(
     readonly options: StoreOptions,
     private readonly log: Logger,
+    private readonly catalogBackend: CatalogBackend,
+    /** Where data files live: DATA_DIR, or DATA_URL's object store read through the disk tier. */
+    private readonly files: DataFiles,
   ) {
+    this.parquet = new ParquetReader(files.source);
+    this.tier = new IpcTierRangeReader(files.source);
+    this.keys = new KeyLister(this.parquet, files.source);
     this.cache = new IpcCache(options.cacheBytes);
     this.encoder = new ParquetEncoderPool(options.encoderThreads);
+    this.commits = new CommitFeed(log);
   }
 
   /** Opens a data directory, discarding whatever a crash interrupted. */
   static async open(options: StoreOptions, log: Logger): Promise<DatasetStore> {
-    const store = new DatasetStore(options, log);
     await mkdir(options.dataDir, { recursive: true });
-    for (const entry of await readdir(options.dataDir, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      if (entry.name.startsWith('.trash-')) {
-        await rm(join(options.dataDir, entry.name), { recursive: true, force: true });
-        continue;
+    const catalogOptions = { checkpointEvery: options.checkpointEvery ?? 100, log };
+    const backend =
+      options.catalogUrl ? await PostgresCatalog.connect(options.catalogUrl, log) : new FileCatalog(options.dataDir, catalogOptions);
+    const files = await DataFiles.open(options, log).catch(async (e: unknown) => {
+      await backend.close().catch(() => undefined);
+      throw e;
+    });
+    const store = new DatasetStore(options, log, backend, files);
+    try {
+      for (const entry of await readdir(options.dataDir, { withFileTypes: true })) {
+        if (entry.isDirectory() && entry.name.startsWith('.trash-')) await rm(join(options.dataDir, entry.name), { recursive: true, force: true });
       }
-      if (!DATASET_NAME.test(entry.name)) continue;
-      await store.recoverDataset(entry.name);
+      for (const name of await backend.listDatasets()) await store.recoverDataset(name);
+    } catch (e) {
+      await backend.close().catch(() => undefined);
+      await files.close().catch(() => undefined);
+      throw e;
     }
+    backend.watch((event) => store.syncDataset(event.dataset));
     store.startMaintenance();
     return store;
   }
@@ -142,13 +177,39 @@ export class DatasetStore {
     return join(this.options.dataDir, name);
   }
 
-  private catalogOptions() {
-    return { checkpointEvery: this.options.checkpointEvery ?? 100, log: this.log };
+  /** Where data files live, as logs name it: the data directory, or `object store s3://bucket/prefix at <endpoint>`. */
+  get dataDescription(): string {
+    return this.files.store.description;
+  }
+
+  /** Where a dataset's data files are in the object store: its directory in local mode, `<name>` under DATA_URL. */
+  dataPrefix(name: string): string {
+    return this.files.store.local ? this.datasetDir(name) : name;
+  }
+
+  /** Which catalog the store uses, as errors and logs name it. */
+  get catalogDescription(): string {
+    return this.catalogBackend.description;
+  }
+
+  /**
+   * Deletes the files of a dataset directory no retained version names. With a shared catalog only
+   * those older than the grace period (another process may be about to commit younger ones), and a
+   * directory no file was written to yet is no fault.
+   */
+  private async sweep(dir: string, catalog: DatasetCatalogHandle): Promise<RemovedFile[]> {
+    const referenced = await catalog.referencedPaths();
+    if (!this.catalogBackend.shared) return removeUnreferencedFiles(this.files.store, dir, referenced);
+    return removeUnreferencedFiles(this.files.store, dir, referenced, Date.now() - SHARED_SWEEP_GRACE_MS).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [];
+      throw e;
+    });
   }
 
   private async recoverDataset(name: string): Promise<void> {
     const dir = this.datasetDir(name);
-    const catalog = await DatasetCatalog.open(dir, this.catalogOptions());
+    const catalog = await this.catalogBackend.openDataset(name);
+    if (catalog === null && this.catalogBackend.shared) return; // dropped meanwhile by another process
     if (catalog === null) {
       // A create that never committed version 0.
       await rm(dir, { recursive: true, force: true });
@@ -156,15 +217,13 @@ export class DatasetStore {
       return;
     }
     this.catalogs.set(name, catalog);
-    let referenced: Set<string>;
-    try {
-      referenced = await catalog.referencedPaths();
-    } catch (err) {
-      // The dataset opened from a checkpoint; without every retained record, nothing is deleted.
-      this.log.warn({ err, dataset: name }, 'start-up cleanup skipped: a retained version record cannot be read');
-      return;
-    }
-    const removed = await removeUnreferencedFiles(dir, referenced);
+    // Housekeeping never keeps a dataset from opening: an object store down at start-up, or a
+    // retained version record that cannot be read (the dataset opened from a checkpoint), only
+    // postpones it, and nothing is deleted meanwhile (vacuum sweeps too).
+    const removed = await this.sweep(this.dataPrefix(name), catalog).catch((err: unknown) => {
+      this.log.warn({ err, dataset: name }, 'files no committed version names not swept at start-up');
+      return [];
+    });
     if (removed.length > 0) this.log.warn({ dataset: name, files: removed.length }, 'removed files no committed version names');
   }
 
@@ -172,7 +231,67 @@ export class DatasetStore {
     return [...this.catalogs.values()].map((c) => c.current).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  private catalog(name: string): DatasetCatalog {
+  /**
+   * Catches up with a commit, create or drop of `name` by another process (shared catalog): the
+   * new current version is planned from then on, and cached decodes of the files it replaced go.
+   * Calls for one dataset coalesce; failures are logged (polling or the next event retries).
+   */
+  syncDataset(name: string): Promise<void> {
+    const running = this.syncing.get(name);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const entry = { again: false, done: Promise.resolve() };
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.syncOnce(name);
+        } while (entry.again);
+      } catch (err) {
+        this.log.warn({ err, dataset: name, catalog: this.catalogBackend.description }, 'catalog refresh failed; retried on the next event or poll');
+      } finally {
+        this.syncing.delete(name);
+      }
+    })();
+    this.syncing.set(name, entry);
+    return entry.done;
+  }
+
+  private async syncOnce(name: string): Promise<void> {
+    const dir = this.dataPrefix(name);
+    const handle = this.catalogs.get(name);
+    if (handle) {
+      const before = handle.current.version;
+      const advance = await handle.refresh();
+      if (advance === null) return;
+      if (!advance.dropped) {
+        if (advance.removed.length > 0) this.cache.retire(dir, advance.removed);
+        for (const p of advance.released) {
+          this.parquet.forget(join(dir, p));
+          this.tier.forget(join(dir, p));
+        }
+        await this.announceRemote(name, handle, before);
+        return;
+      }
+      this.commits.emit({ kind: 'drop', dataset: name });
+      if (this.catalogs.get(name) === handle) {
+        this.catalogs.delete(name);
+        this.cache.retire(dir, ['*']);
+        this.parquet.forgetUnder(dir);
+        this.tier.forgetUnder(dir);
+        this.keys.forget(name);
+      }
+      await handle.close();
+    }
+    // Created by another process (or dropped and created again).
+    const opened = await this.catalogBackend.openDataset(name);
+    if (opened && !this.catalogs.has(name)) this.catalogs.set(name, opened);
+    else await opened?.close();
+  }
+
+  private catalog(name: string): DatasetCatalogHandle {
     checkDatasetName(name);
     const c = this.catalogs.get(name);
     if (!c) throw new StorageError('NOT_FOUND', `dataset "${name}" does not exist`);
@@ -194,8 +313,6 @@ export class DatasetStore {
     checkDatasetSpec(spec);
     return this.locks.run(spec.name, async () => {
       if (this.catalogs.has(spec.name)) throw new StorageError('ALREADY_EXISTS', `dataset "${spec.name}" already exists`);
-      const dir = this.datasetDir(spec.name);
-      await mkdir(join(dir, CATALOG_DIR), { recursive: true });
       const manifest: Manifest = {
         format: 1,
         name: spec.name,
@@ -210,14 +327,8 @@ export class DatasetStore {
         retention: checkRetention(spec.retention ?? null),
         files: [],
       };
-      let catalog: DatasetCatalog;
-      try {
-        catalog = await DatasetCatalog.create(dir, manifest, this.catalogOptions());
-      } catch (e) {
-        if (e instanceof StorageError && e.code === 'ABORTED') throw new StorageError('ALREADY_EXISTS', `dataset "${spec.name}" already exists`);
-        throw e;
-      }
-      await fsyncPath(this.options.dataDir);
+      const catalog = await this.catalogBackend.createDataset(manifest);
+      if (!this.catalogBackend.shared) await fsyncPath(this.options.dataDir);
       this.catalogs.set(spec.name, catalog);
       return describeManifest(manifest);
     });
@@ -236,30 +347,48 @@ export class DatasetStore {
    */
   private commit(
     name: string,
-    build: (base: Manifest, files: DataFileWriter) => Promise<Change | null>,
+    build: (base: Manifest, files: DataFileWriter) => Promise<StoreChange | null>,
     signal?: AbortSignal,
     prepared?: DataFileWriter,
   ): Promise<Manifest> {
     return this.locks.run(name, async () => {
-      const catalog = this.catalog(name);
-      const base = catalog.current;
-      const files = prepared ?? this.newFileWriter(name);
-      try {
-        const change = await build(base, files);
-        if (!change) {
-          await files.discard();
-          return base;
+      for (let attempt = 1; ; attempt++) {
+        const catalog = this.catalog(name);
+        const base = catalog.current;
+        const files = prepared ?? this.newFileWriter(name);
+        try {
+          const change = await build(base, files);
+          if (!change) {
+            await files.discard();
+            return base;
+          }
+          await files.sync();
+          const removed = change.removed ?? new Set<string>();
+          if (signal?.aborted) throw new StorageError('ABORTED', 'the stream was cancelled before its commit; nothing was committed');
+          const next = await catalog.commit(change, base.version);
+          if (removed.size > 0) this.cache.retire(this.dataPrefix(name), [...removed]);
+          this.announce(name, next, change);
+          this.scheduler?.afterCommit(name);
+          return next;
+        } catch (e) {
+          // A commit whose outcome is unknown keeps its files: the version may exist.
+          if (e instanceof CatalogUnavailable && e.outcomeUnknown) {
+            void this.syncDataset(name);
+            throw e;
+          }
+          // Lost a race to another process's writer: re-plan on the newer version (prepared files are planned again by `build`).
+          const retry = e instanceof CommitConflict && this.catalogBackend.shared && attempt < (this.options.commitAttempts ?? COMMIT_ATTEMPTS) && !signal?.aborted;
+          if (!retry || !prepared) await files.discard();
+          if (!retry) {
+            if (e instanceof CommitConflict && this.catalogBackend.shared) {
+              throw new StorageError('ABORTED', `commit to dataset "${name}" lost the race for its next version ${attempt} times to other writers; nothing was committed, retry`);
+            }
+            throw e;
+          }
+          this.log.info({ dataset: name, version: base.version + 1, attempt }, 'commit lost the race for its version to another process; re-planning on the newer version');
+          await this.syncDataset(name);
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * Math.min(attempt, 10)));
         }
-        await files.sync();
-        const removed = change.removed ?? new Set<string>();
-        if (signal?.aborted) throw new StorageError('ABORTED', 'the stream was cancelled before its commit; nothing was committed');
-        const next = await catalog.commit(change);
-        if (removed.size > 0) this.cache.retire(this.datasetDir(name), [...removed]);
-        this.scheduler?.afterCommit(name);
-        return next;
-      } catch (e) {
-        await files.discard();
-        throw e;
       }
     });
   }
@@ -282,21 +411,30 @@ export class DatasetStore {
         if (buffer.rows === 0 && base.fields !== null) return null;
         const removed = new Set<string>();
         const writes: Promise<FileEntry>[] = [];
+        const written = new Map<string, readonly RowRange[]>();
         for (const [key, part] of [...buffer.partitions].sort(([a], [b]) => a.localeCompare(b))) {
           const incoming = sortUnique(concatBatches(schemaNow, part.batches.map((b) => conformBatch(b, schemaNow))), base);
           const overlapping = overlappingFiles(base, key, incoming);
           let merged = incoming;
+          let newRows: RowRange[] | null = null;
           if (overlapping.length > 0) {
             // Stored rows first, new rows last: the stable sort then keeps the new row of each key.
             const stored = await this.readFiles(base, overlapping, schemaNow);
-            merged = sortUnique(concatBatches(schemaNow, [...stored, incoming]), base);
+            const all = concatBatches(schemaNow, [...stored, incoming]);
+            ({ batch: merged, fromRows: newRows } = sortUniqueFrom(all, base, all.numRows - incoming.numRows));
             overlapping.forEach((f) => removed.add(f.path));
           }
           // Encoding runs in worker threads: the next partition is merged meanwhile.
-          writes.push(files.write(base, key, merged));
+          const rows = newRows;
+          writes.push(
+            files.write(base, key, merged).then((entry) => {
+              if (rows) written.set(entry.path, rows);
+              return entry;
+            }),
+          );
         }
         const added = await DataFileWriter.all(writes);
-        return { operation: 'put', added, removed, fields: base.fields ?? fieldsFromSchema(schemaNow, base) };
+        return { operation: 'put', added, removed, written, fields: base.fields ?? fieldsFromSchema(schemaNow, base) };
       },
       signal,
     );
@@ -316,7 +454,7 @@ export class DatasetStore {
 
   /** A writer of new data files of `name` (background compaction writes outside the commit lock). */
   newFileWriter(name: string): DataFileWriter {
-    return new DataFileWriter(this.datasetDir(name), this.options.rowGroupRows, this.options.ipcTier ? this.options.outputBatchRows : 0, this.encoder);
+    return new DataFileWriter(this.files, this.dataPrefix(name), this.options.rowGroupRows, this.options.ipcTier ? this.options.outputBatchRows : 0, this.encoder);
   }
 
   /**
@@ -355,12 +493,12 @@ export class DatasetStore {
 
   /** Exactly the Parquet files of a version (the current one when `asOf` is null), as absolute file:// URLs. */
   async listFiles(name: string, asOf: number | null): Promise<{ version: number; files: ListedFile[] }> {
-    return listedFiles(await this.manifestAt(name, asOf), this.datasetDir(name));
+    return listedFiles(await this.manifestAt(name, asOf), (path) => this.files.store.url(join(this.dataPrefix(name), path)));
   }
 
   /** Distinct values of the first key column, sorted, from the files' recorded keys (not their rows). */
   async listKeys(name: string, prefix: string | null, limit: number): Promise<KeyList> {
-    return this.keys.list(this.manifest(name), this.datasetDir(name), prefix, limit);
+    return this.keys.list(this.manifest(name), this.dataPrefix(name), prefix, limit);
   }
 
   /** Removes the partitions past the dataset's retention (a new version); nothing without one. */
@@ -376,7 +514,7 @@ export class DatasetStore {
   async readFiles(m: Manifest, files: FileEntry[], schema: Schema): Promise<RecordBatch[]> {
     const out: RecordBatch[] = [];
     for (const f of files) {
-      const ipc = await this.parquet.readIpc(join(this.datasetDir(m.name), f.path));
+      const ipc = await this.parquet.readIpc(join(this.dataPrefix(m.name), f.path));
       for (const b of tableFromIPC(ipc).batches) out.push(conformBatch(b, schema));
     }
     return out;
@@ -472,9 +610,9 @@ export class DatasetStore {
     if (!Number.isInteger(retain) || retain < 1) throw new StorageError('INVALID_ARGUMENT', 'field "retain_versions" must be an integer >= 1');
     return this.maintenanceLocks.run(name, () => this.locks.run(name, async () => {
       const catalog = this.catalog(name);
-      const dir = this.datasetDir(name);
-      const oldest = await catalog.vacuum(retain);
-      const removed = await removeUnreferencedFiles(dir, await catalog.referencedPaths());
+      const dir = this.dataPrefix(name);
+      const { oldest, released } = await catalog.vacuum(retain);
+      const removed = [...(await removeReleasedFiles(this.files.store, dir, released)), ...(await this.sweep(dir, catalog))];
       const removedPaths = removed.map((r) => r.path);
       if (removedPaths.length > 0) this.cache.retire(dir, removedPaths);
       for (const p of removedPaths) {
@@ -488,16 +626,24 @@ export class DatasetStore {
   /** Removes a dataset: renamed aside at once (atomic), then deleted. */
   async drop(name: string): Promise<{ dropped: true }> {
     return this.maintenanceLocks.run(name, () => this.locks.run(name, async () => {
-      await this.catalog(name).close();
+      await this.catalogBackend.dropDataset(name, this.catalog(name));
       const dir = this.datasetDir(name);
       const trash = join(this.options.dataDir, `.trash-${name}-${randomUUID()}`);
-      await rename(dir, trash);
+      try {
+        await rename(dir, trash);
+      } catch (e) {
+        // With a shared catalog the drop is committed; a dataset that never got a file has no directory.
+        if (!(this.catalogBackend.shared && (e as NodeJS.ErrnoException).code === 'ENOENT')) throw e;
+      }
       await fsyncPath(this.options.dataDir);
       this.catalogs.delete(name);
-      this.cache.retire(dir, ['*']);
-      this.parquet.forgetUnder(dir);
-      this.tier.forgetUnder(dir);
+      const prefix = this.dataPrefix(name);
+      this.cache.retire(prefix, ['*']);
+      this.parquet.forgetUnder(prefix);
+      this.tier.forgetUnder(prefix);
       this.keys.forget(name);
+      if (!this.files.store.local) await this.removeObjectsOf(name);
+      this.commits.emit({ kind: 'drop', dataset: name });
       await rm(trash, { recursive: true, force: true });
       return { dropped: true as const };
     }));
@@ -511,7 +657,53 @@ export class DatasetStore {
   /** Reads one endpoint's rows: a slice pinned to a version. */
   async read(slice: ReadSlice): Promise<SliceData> {
     const m = await this.manifestAt(slice.query.dataset, slice.query.asOf);
-    return readSlice({ datasetDir: this.datasetDir(m.name), cache: this.cache, parquet: this.parquet, tier: this.tier, windows: this.windows }, m, slice, this.options);
+    this.noteSizes(m, slice.partitions);
+    return readSlice({ datasetDir: this.dataPrefix(m.name), cache: this.cache, parquet: this.parquet, tier: this.tier, windows: this.windows }, m, slice, this.options);
+  }
+
+  /** Tells followers of `name` about a version just committed (nothing to do when none listens). */
+  private announce(name: string, next: Manifest, change: Pick<StoreChange, 'written'>): void {
+    if (this.commits.listenerCount() === 0) return;
+    this.commits.emit({
+      kind: 'commit',
+      dataset: name,
+      version: next.version,
+      // Only the added files: a follower's queue of events must not keep whole manifests alive.
+      manifest: { ...next, files: [] },
+      added: next.files.filter((f) => f.addedIn === next.version),
+      written: change.written ?? new Map(),
+      writesRows: next.operation === 'put',
+    });
+  }
+
+  /**
+   * Tells followers of `name` about versions another process committed (shared catalog), each as
+   * its own event. The catalog does not record which rows of a file an upsert merged, so a
+   * follower of this replica gets every row of the files such a version added.
+   */
+  private async announceRemote(name: string, handle: DatasetCatalogHandle, before: number): Promise<void> {
+    const current = handle.current;
+    for (let v = before + 1; v <= current.version && this.commits.listenerCount() > 0; v++) {
+      try {
+        this.announce(name, v === current.version ? current : await handle.manifestAt(v), {});
+      } catch (err) {
+        this.log.warn({ err, dataset: name, version: v }, 'a version committed elsewhere could not be announced to followers');
+      }
+    }
+  }
+
+  /**
+   * The rows a committed version wrote that match `query`, in key/time order, projected on
+   * `columns` (a follower's stream keeps the columns it started with): the rows of the files the
+   * version added, in files merged with stored rows only the rows the version wrote. Null for
+   * versions that write no rows (compaction, delete_range, retention, schema changes).
+   */
+  async readCommitted(event: CommitEvent, query: ReadQuery, columns: string[]): Promise<SliceData | null> {
+    if (!event.writesRows || event.added.length === 0) return null;
+    const m: Manifest = { ...event.manifest, files: [...event.added] };
+    const slice: ReadSlice = { query: { ...query, columns, limit: null, interval: null, asOf: m.version }, partitions: null };
+    const ctx = { datasetDir: this.dataPrefix(m.name), cache: this.cache, parquet: this.parquet, tier: this.tier, windows: this.windows };
+    return readSlice(ctx, m, slice, this.options, event.written);
   }
 
   /** Decoded bytes the reads in progress hold in their files' windows (every DoGet stream's share). */
@@ -521,6 +713,35 @@ export class DatasetStore {
 
   cacheStats(): CacheStats {
     return this.cache.stats();
+  }
+
+  /** Gives the object store's reader the sizes the catalog records of a read's files: a cold read then needs no HEAD per file. */
+  private noteSizes(m: Manifest, partitions: readonly string[] | null): void {
+    if (this.files.store.local) return;
+    const prefix = this.dataPrefix(m.name);
+    const wanted = partitions ? new Set(partitions) : null;
+    for (const f of m.files) {
+      if (wanted && !wanted.has(f.partition)) continue;
+      this.files.knowSize(join(prefix, f.path), f.bytes);
+      if (f.ipc) this.files.knowSize(join(prefix, f.ipc.path), f.ipc.bytes);
+    }
+  }
+
+  /** The disk tier of object-store files; null in local mode or with CACHE_DISK_MB=0. */
+  diskCacheStats(): DiskCacheStats | null {
+    return this.files.diskCacheStats();
+  }
+
+  /**
+   * Deletes a dropped dataset's objects (DATA_URL). The drop is committed already: a store that
+   * cannot be reached leaves them, and the sweep of a dataset created later under the name removes them.
+   */
+  private async removeObjectsOf(name: string): Promise<void> {
+    try {
+      await this.files.store.delete((await this.files.store.list(`${name}/`)).map((o) => o.key));
+    } catch (err) {
+      this.log.warn({ err, dataset: name, store: this.files.store.description }, 'objects of a dropped dataset not deleted');
+    }
   }
 
   /** Files opened and bytes read, by Parquet reads and by ranged reads of the IPC tier. */
@@ -534,7 +755,10 @@ export class DatasetStore {
   async close(): Promise<void> {
     await this.scheduler?.close();
     await Promise.all([...this.catalogs.values()].map((c) => c.close()));
+    await Promise.all([...this.syncing.values()].map((s) => s.done));
+    await this.catalogBackend.close();
     await this.encoder.close();
+    await this.files.close();
   }
 }
 

@@ -4,10 +4,10 @@
  */
 import { ContractError, type ErrorCode } from '@flightdeck/contract';
 
-/** The codes storage raises: a subset of the contract's. */
+/** The codes storage raises: a subset of the contract's. UNAVAILABLE: the object store cannot be reached. */
 export type StorageErrorCode = Extract<
   ErrorCode,
-  'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'RESOURCE_EXHAUSTED' | 'FAILED_PRECONDITION' | 'ABORTED' | 'INTERNAL'
+  'INVALID_ARGUMENT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'RESOURCE_EXHAUSTED' | 'FAILED_PRECONDITION' | 'ABORTED' | 'INTERNAL' | 'UNAVAILABLE'
 >;
 
 export class StorageError extends ContractError {
@@ -16,7 +16,8 @@ export class StorageError extends ContractError {
   constructor(
     override readonly code: StorageErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(code, message);
+    super(code, message, options);
   }
 }

@@ -70,10 +70,12 @@ export const ACTIONS: { [A in ActionName]: ActionHandler<A> } = {
       datasets: ctx.store.listDatasets().length,
       cache: ctx.store.cacheStats(),
       io: ctx.store.ioStats(),
+      ...(ctx.store.diskCacheStats() ? { disk_cache: ctx.store.diskCacheStats() } : {}),
+      followers: ctx.store.commits.listenerCount(),
     }),
   },
   list_files: {
-    description: 'The data files of one version: {"dataset","as_of"?} -> {"version","files":[{"url","partition","rows","bytes"}]} (absolute file:// URLs)',
+    description: 'The data files of one version: {"dataset","as_of"?} -> {"version","files":[{"url","partition","rows","bytes"}]} (absolute file:// URLs; s3:// with DATA_URL)',
     run: (ctx, b) => ctx.store.listFiles(b.dataset, b.as_of ?? null),
   },
   list_keys: {

@@ -9,6 +9,7 @@ import { MAX_BYTES_IN_FLIGHT, writeWithBackpressure } from '../transport/stream-
 import { forwardIpcStreams } from '../wire/ipc-forward.js';
 import { decodeTicket } from '../wire/ticket.js';
 import { countRows, serverStreamHandler, type HandlerContext } from './call-runner.js';
+import { followQuery } from './do-get-follow.js';
 
 /** Record batches are split into messages of about this size (pyarrow handles 1-4 MiB best). */
 const MAX_SEND_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -30,6 +31,12 @@ export function doGet(ctx: HandlerContext): grpc.handleServerStreamingCall<Ticke
   const { store, gate } = ctx;
   return serverStreamHandler<Ticket, FlightData>(ctx, 'DoGet', async (call, log) => {
     const ticket = decodeTicket(call.request.ticket);
+    const asked = ticket.kind === 'slice' ? ticket.slice.query : ticket.query;
+    if (asked.follow === true) {
+      log.dataset = asked.dataset;
+      // One stream from the version current now: a follow ticket's pinned version is only where GetFlightInfo planned it.
+      return followQuery(ctx, call, log, { ...asked, asOf: null });
+    }
     const slice =
       ticket.kind === 'slice' ? ticket.slice : { query: { ...ticket.query, asOf: (await store.plan(ticket.query)).version }, partitions: null };
     log.dataset = slice.query.dataset;

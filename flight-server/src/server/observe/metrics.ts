@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../../logger.js';
 import type { CacheStats } from '../../storage/io/ipc-cache.js';
+import type { DiskCacheStats } from '../../storage/object-store/disk-cache.js';
 import type { ReadWindowStats } from '../../storage/read/read-window.js';
 import { ACTION_ROLES } from '../auth/access-rules.js';
 import type { StreamMemoryStats } from '../transport/stream-memory.js';
@@ -16,6 +17,10 @@ export interface MetricsSource {
   cacheStats(): CacheStats;
   listDatasets(): readonly unknown[];
   readWindowStats?(): ReadWindowStats;
+  /** The disk tier of object-store files (DATA_URL); null without one. */
+  diskCacheStats?(): DiskCacheStats | null;
+  /** Commit listeners: one per open DoGet `follow` stream. */
+  commits?: { listenerCount(): number };
 }
 
 /** What one finished call reports. */
@@ -93,10 +98,32 @@ export class FlightMetrics {
     gauge('flightdeck_cache_bytes', 'Bytes held by the hot IPC cache', () => source.cacheStats().bytes);
     gauge('flightdeck_cache_capacity_bytes', 'Capacity of the hot IPC cache (CACHE_MB)', () => source.cacheStats().capacityBytes);
     gauge('flightdeck_cache_entries', 'Entries in the hot IPC cache', () => source.cacheStats().entries);
+    // The disk tier of object-store files, when the server has one (DATA_URL).
+    if (source.diskCacheStats?.()) {
+      const diskStats = () => source.diskCacheStats!()!;
+      const diskCounter = (name: string, help: string, pick: (s: DiskCacheStats) => number) =>
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(pick(diskStats()));
+          },
+        });
+      gauge('flightdeck_disk_cache_bytes', 'Bytes of object-store file blocks in the disk tier (CACHE_DIR)', () => diskStats().bytes);
+      gauge('flightdeck_disk_cache_capacity_bytes', 'Capacity of the disk tier (CACHE_DISK_MB)', () => diskStats().capacityBytes);
+      diskCounter('flightdeck_disk_cache_hits_total', 'Blocks read from the disk tier', (s) => s.hits);
+      diskCounter('flightdeck_disk_cache_misses_total', 'Blocks fetched from the object store', (s) => s.misses);
+      diskCounter('flightdeck_disk_cache_fetched_bytes_total', 'Bytes fetched from the object store by ranged GETs', (s) => s.bytesFetched);
+      diskCounter('flightdeck_disk_cache_corrupt_total', 'Disk tier blocks found torn or corrupt and fetched again', (s) => s.corrupt);
+      diskCounter('flightdeck_disk_cache_evictions_total', 'Blocks evicted from the disk tier', (s) => s.evictions);
+    }
     gauge('flightdeck_datasets', 'Datasets the server holds', () => source.listDatasets().length);
     gauge('flightdeck_doget_memory_bytes', 'Bytes reserved by open DoGet streams (read windows and unflushed messages)', () => this.#streamMemory().reservedBytes);
     gauge('flightdeck_doget_memory_limit_bytes', 'What open DoGet streams may reserve together (FLIGHT_STREAM_MEMORY_MB; 0 = unlimited)', () => this.#streamMemory().limitBytes);
     gauge('flightdeck_doget_memory_waiting', 'DoGet streams waiting for memory', () => this.#streamMemory().waiting);
+    gauge('flightdeck_flight_followers', 'Open DoGet follow streams (listeners of commit notifications)', () => source.commits?.listenerCount() ?? 0);
     gauge('flightdeck_read_window_bytes', 'Decoded bytes held in the file windows of reads in progress', () => source.readWindowStats?.().heldBytes ?? 0);
   }
 

@@ -26,6 +26,8 @@ export interface CallLimits {
   streamMemoryBytes?: number;
   /** How long a DoGet may wait for that memory (default 30 s). */
   streamMemoryWaitMs?: number;
+  /** Commits a DoGet `follow` stream may have pending before it is cut (default 1000). */
+  followMaxPending?: number;
 }
 
 /** The parts of a grpc-js server call the gate reads. */
@@ -66,6 +68,11 @@ export class CallGate implements CallObserver {
   /** Aborted when shutdown begins; its reason is the UNAVAILABLE error for an interrupted DoPut. */
   get shutdownSignal(): AbortSignal {
     return this.#shutdown.signal;
+  }
+
+  /** FLIGHT_FOLLOW_MAX_PENDING: commits a follower may fall behind before RESOURCE_EXHAUSTED. */
+  get followMaxPending(): number {
+    return this.#limits.followMaxPending ?? 1000;
   }
 
   get openCalls(): number {

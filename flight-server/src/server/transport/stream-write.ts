@@ -42,6 +42,8 @@ export async function writeWithBackpressure<T>(
   messages: AsyncIterable<T> | Iterable<T>,
   onMessage?: (message: T) => void,
   sizeOf: (message: T) => number = defaultSize,
+  /** Stops the writing as if the client had gone (a follower cut by the server). */
+  stop?: AbortSignal,
 ): Promise<boolean> {
   // A byte stream's own buffer limit already counts bytes; grpc-js's counts messages.
   const weigh = call.writableObjectMode === true;
@@ -64,7 +66,8 @@ export async function writeWithBackpressure<T>(
     else notify();
   };
   if (Number.isFinite(deadline)) watchDeadline();
-  const gone = () => call.cancelled || call.destroyed || call.writableEnded === true || Date.now() >= deadline;
+  const gone = () => call.cancelled || call.destroyed || call.writableEnded === true || Date.now() >= deadline || stop?.aborted === true;
+  stop?.addEventListener('abort', notify);
   call.on('drain', notify);
   call.on('close', notify);
   call.on('cancelled', notify);
@@ -92,9 +95,10 @@ export async function writeWithBackpressure<T>(
     }
   } finally {
     clearTimeout(timer);
+    stop?.removeEventListener('abort', notify);
     call.off('drain', notify);
     call.off('close', notify);
     call.off('cancelled', notify);
   }
-  return !call.cancelled && Date.now() < deadline;
+  return !call.cancelled && Date.now() < deadline && stop?.aborted !== true;
 }

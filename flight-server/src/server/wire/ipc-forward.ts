@@ -13,14 +13,17 @@ export async function* forwardIpcStreams(
   schema: Schema,
   streams: AsyncIterable<Uint8Array>,
   onRows: (rows: number) => void,
+  /** app_metadata of every record batch message (a follower's `{"version":V}`); the Schema message is left out when set. */
+  batchMetadata?: Uint8Array,
 ): AsyncGenerator<FlightData> {
-  yield { dataHeader: Message.encode(Message.from(schema)), dataBody: EMPTY, appMetadata: EMPTY };
+  if (!batchMetadata) yield { dataHeader: Message.encode(Message.from(schema)), dataBody: EMPTY, appMetadata: EMPTY };
   for await (const ipc of streams) {
     for (const { header, body } of splitIpcStream(ipc)) {
       const message = Message.decode(header);
       if (message.isSchema()) continue;
-      if (message.isRecordBatch()) onRows(message.header().length);
-      yield { dataHeader: header, dataBody: body, appMetadata: EMPTY };
+      const batch = message.isRecordBatch();
+      if (batch) onRows(message.header().length);
+      yield { dataHeader: header, dataBody: body, appMetadata: batch && batchMetadata ? batchMetadata : EMPTY };
     }
   }
 }

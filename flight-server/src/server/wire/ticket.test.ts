@@ -40,6 +40,14 @@ describe('ticket format', () => {
     });
   });
 
+  it('round-trips a follow ticket pinned to a version, which a client query could not name', () => {
+    const slice = { query: { ...FIXTURE_SLICE.query, limit: null, follow: true }, partitions: null };
+    expect(decodeTicket(encodeTicket(slice))).toEqual({ kind: 'slice', slice });
+    expect(() => parseQuery('{"dataset":"d","follow":true,"as_of":3}')).toThrow(/"as_of" cannot be combined with "follow"/);
+    const forged = 'fd1:' + Buffer.from(JSON.stringify({ q: { dataset: 'd', as_of: 1, follow: 'yes' }, p: null })).toString('base64url');
+    expect(() => decodeTicket(Buffer.from(forged))).toThrow(/"follow" must be true/);
+  });
+
   it('refuses bytes that are neither', () => {
     expect(() => decodeTicket(Buffer.from('hello'))).toThrow(/neither a flightdeck ticket/);
     expect(() => decodeTicket(Buffer.from('fd1:!!!'))).toThrow(/not base64url/);

@@ -37,9 +37,12 @@ export function decodeTicket(bytes: Uint8Array): DecodedTicket {
     }
     const parsed = ticketSchema.safeParse(raw);
     if (!parsed.success) throw new StorageError('INVALID_ARGUMENT', describeZodError(parsed.error, 'ticket'));
-    const query = queryFromJson(parsed.data.q);
+    // A follow ticket is pinned to the version it was planned at, which a client's query may not name.
+    const { follow, ...fields } = parsed.data.q;
+    if (follow !== undefined && follow !== true) throw new StorageError('INVALID_ARGUMENT', 'ticket is malformed: field "follow" must be true');
+    const query = queryFromJson(fields);
     if (query.asOf === null) throw new StorageError('INVALID_ARGUMENT', 'ticket is malformed: it names no version');
-    return { kind: 'slice', slice: { query: { ...query, asOf: query.asOf }, partitions: parsed.data.p } };
+    return { kind: 'slice', slice: { query: { ...query, asOf: query.asOf, ...(follow === true ? { follow: true } : {}) }, partitions: parsed.data.p } };
   }
   const firstChar = buf.toString('latin1', 0, Math.min(buf.length, 64)).trimStart()[0];
   if (firstChar === '{') return { kind: 'query', query: parseQuery(bytes) };

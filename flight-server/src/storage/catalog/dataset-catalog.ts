@@ -19,6 +19,7 @@ import { checkpointsToDrop, checkpointVersions, readCheckpoint, removeCheckpoint
 import { applyVersionFile, pruneRetired, readRemovals, storedPaths, type CatalogState } from './replay.js';
 import { readHorizon, writeHorizon } from './vacuum-horizon.js';
 import { nextManifest, recordOf, type Change, type VersionFile } from './version-record.js';
+import { CommitConflict, type CatalogAdvance, type DatasetCatalogHandle } from './catalog-backend.js';
 
 export interface CatalogOptions {
   /** A checkpoint follows every version that is a multiple of this. */
@@ -29,7 +30,7 @@ export interface CatalogOptions {
 /** Past versions kept in memory for time travel and for tickets pinned to a version just replaced. */
 const PAST_VERSIONS_KEPT = 16;
 
-export class DatasetCatalog {
+export class DatasetCatalog implements DatasetCatalogHandle {
   private readonly past = new PromiseLru<Manifest>(PAST_VERSIONS_KEPT);
   /** Checkpoint writes, one after another; never rejects. */
   private pending: Promise<void> = Promise.resolve();
@@ -114,8 +115,9 @@ export class DatasetCatalog {
    * Commits `change` as the next version: one record linked to the version's name. ABORTED when
    * another process took that version.
    */
-  async commit(change: Change): Promise<Manifest> {
+  async commit(change: Change, baseVersion: number = this.state.manifest.version): Promise<Manifest> {
     const base = this.state.manifest;
+    if (base.version !== baseVersion) throw new CommitConflict(`version ${baseVersion + 1} of "${base.name}" was committed concurrently`);
     const next = nextManifest(base, change, new Date().toISOString());
     const removed = change.removed ?? new Set<string>();
     await commitVersionFile(this.dir, next.version, JSON.stringify(recordOf(base, next, removed)));
@@ -140,6 +142,11 @@ export class DatasetCatalog {
     return this.past.get(String(version), () => this.rebuild(version));
   }
 
+  /** One process per data directory: no other commits to catch up with. */
+  refresh(): Promise<CatalogAdvance | null> {
+    return Promise.resolve(null);
+  }
+
   /**
    * Every file a retained version names (Parquet files and their IPC tier copies), relative to the
    * dataset directory. Reads the records of the versions before the state's replay base; fails
@@ -158,9 +165,14 @@ export class DatasetCatalog {
   /**
    * Keeps the newest `retain` versions: a checkpoint of the oldest kept one is written, then the
    * horizon, then older records and checkpoints go. Returns the oldest version kept; the caller
-   * removes the data files {@link referencedPaths} no longer names.
+   * removes the data files {@link referencedPaths} no longer names (`released` is empty: the
+   * caller's sweep of the directory finds them).
    */
-  async vacuum(retain: number): Promise<number> {
+  async vacuum(retain: number): Promise<{ oldest: number; released: string[] }> {
+    return { oldest: await this.vacuumVersions(retain), released: [] };
+  }
+
+  private async vacuumVersions(retain: number): Promise<number> {
     await this.pending;
     const versions = versionsIn(await catalogNames(this.dir));
     const keep = versions.filter((v) => v >= this.oldest).slice(-retain)[0] ?? this.state.manifest.version;

@@ -7,12 +7,12 @@
  * tier copy (FLIGHT_IPC_TIER=false) or with integer keys has its key column read from Parquet.
  * Files never change, so each file's keys are kept (LRU) and each version's answer too.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Message, tableFromIPC, type Schema } from 'apache-arrow';
 import { StorageError } from '../errors.js';
 import { decodeKeyRuns, KEY_RUNS_METADATA } from '../io/key-runs.js';
 import type { ParquetReader } from '../io/parquet-reader.js';
+import type { FileSource } from '../object-store/object-store.js';
 import { PromiseLru } from '../io/promise-lru.js';
 import type { FileEntry, Manifest } from '../manifest.js';
 
@@ -24,17 +24,17 @@ export interface KeyList {
 const CONTINUATION = 0xffffffff;
 
 /** The key runs' keys of an IPC tier file, from its schema message; null when it records none. */
-async function tierKeys(path: string): Promise<string[] | null> {
-  const fh = await open(path, 'r');
+async function tierKeys(source: FileSource, path: string): Promise<string[] | null> {
+  const fh = await source.open(path);
   try {
-    const prefix = new Uint8Array(8);
-    if ((await fh.read(prefix, 0, 8, 0)).bytesRead < 8) return null;
-    const view = new DataView(prefix.buffer);
+    const prefix = await fh.read(0, 8);
+    if (prefix.byteLength < 8) return null;
+    const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
     if (view.getUint32(0, true) !== CONTINUATION) return null;
     const length = view.getInt32(4, true);
     if (length <= 0) return null;
-    const metadata = new Uint8Array(length);
-    if ((await fh.read(metadata, 0, length, 8)).bytesRead < length) return null;
+    const metadata = await fh.read(8, length);
+    if (metadata.byteLength < length) return null;
     const message = Message.decode(metadata);
     if (!message.isSchema()) return null;
     return decodeKeyRuns((message.header() as Schema).metadata.get(KEY_RUNS_METADATA))?.keys ?? null;
@@ -56,7 +56,10 @@ export class KeyLister {
   private readonly perFile = new PromiseLru<string[]>(4096);
   private readonly perVersion = new Map<string, { version: number; keys: Promise<string[]> }>();
 
-  constructor(private readonly parquet: ParquetReader) {}
+  constructor(
+    private readonly parquet: ParquetReader,
+    private readonly source: FileSource,
+  ) {}
 
   async list(m: Manifest, datasetDir: string, prefix: string | null, limit: number): Promise<KeyList> {
     const keyColumn = m.keyColumns[0];
@@ -95,7 +98,7 @@ export class KeyLister {
   private fileKeys(f: FileEntry, datasetDir: string, keyColumn: string): Promise<string[]> | string[] {
     if (f.rowGroups.length > 0 && f.rowGroups.every((g) => g.minKey !== null && g.minKey === g.maxKey)) return f.rowGroups.map((g) => g.minKey!);
     return this.perFile.get(join(datasetDir, f.path), async () => {
-      const fromTier = f.ipc ? await tierKeys(join(datasetDir, f.ipc.path)).catch(() => null) : null;
+      const fromTier = f.ipc ? await tierKeys(this.source, join(datasetDir, f.ipc.path)).catch(() => null) : null;
       if (fromTier) return fromTier;
       const table = tableFromIPC(await this.parquet.readIpc(join(datasetDir, f.path), { columns: [keyColumn] }));
       const values = new Set<string>();

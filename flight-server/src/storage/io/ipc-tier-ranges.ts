@@ -6,7 +6,8 @@
  * thus reads about that symbol's bytes, where a Parquet row group would cost all of them, and a
  * merge reads each file a bounded window at a time.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { LocalDirectoryStore } from '../object-store/local-directory-store.js';
+import type { FileSource, RandomAccessFile as FileHandle } from '../object-store/object-store.js';
 import { Data, DataType, DateUnit, Field, makeData, Message, RecordBatch, RecordBatchReader, Schema, Struct, type Vector } from 'apache-arrow';
 import { ceilFromNanoseconds } from '../kernels/time-column.js';
 import { PromiseLru } from './promise-lru.js';
@@ -84,7 +85,11 @@ export class IpcTierRangeReader {
   /** Directories by path; null for a file this reader cannot serve. */
   private readonly directories: PromiseLru<TierDirectory | null>;
 
-  constructor(maxDirectories = 1024) {
+  /** `source`: where files are read (default: paths on the local disk). */
+  constructor(
+    private readonly source: FileSource = new LocalDirectoryStore(process.cwd()),
+    maxDirectories = 1024,
+  ) {
     this.directories = new PromiseLru<TierDirectory | null>(maxDirectories);
   }
 
@@ -120,7 +125,7 @@ export class IpcTierRangeReader {
     let ranges = rowRangesOf(dir.runs, keys);
     if (ranges.length === 0) return ranges;
     if (window && dir.layouts) {
-      const fh = await open(path, 'r');
+      const fh = await this.source.open(path);
       try {
         // Narrowed key by key (time is ordered only within one key's run), then joined.
         ranges = await this.narrow(fh, dir, dir.layouts, ranges, window);
@@ -157,7 +162,7 @@ export class IpcTierRangeReader {
     const wanted = new Set(columns);
     const fields: Field[] = [];
     const children: Data[] = [];
-    const fh = await open(path, 'r');
+    const fh = await this.source.open(path);
     try {
       let b = 0;
       for (let i = 0; i < dir.schema.fields.length; i++) {
@@ -246,7 +251,7 @@ export class IpcTierRangeReader {
 
   private directory(path: string): Promise<TierDirectory | null> {
     return this.directories.get(path, async () => {
-      const fh = await open(path, 'r');
+      const fh = await this.source.open(path);
       this.stats.filesOpened++;
       try {
         return await this.readDirectory(fh);
@@ -370,7 +375,7 @@ export class IpcTierRangeReader {
 
   /** `length` bytes at `position` of the file at `path`, opened for this read. */
   private async read0(path: string, position: number, length: number): Promise<Uint8Array> {
-    const fh = await open(path, 'r');
+    const fh = await this.source.open(path);
     try {
       return await this.read(fh, position, length);
     } finally {
@@ -379,15 +384,18 @@ export class IpcTierRangeReader {
   }
 
   private async read(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
-    const buffer = new Uint8Array(length);
-    const { bytesRead } = await fh.read(buffer, 0, length, position);
-    this.stats.bytesRead += bytesRead;
-    return buffer.subarray(0, bytesRead);
+    const bytes = await fh.read(position, length);
+    this.stats.bytesRead += bytes.byteLength;
+    return bytes;
   }
 
   private async readInto(fh: FileHandle, target: Uint8Array, at: number, position: number, length: number): Promise<void> {
-    const { bytesRead } = await fh.read(target, at, length, position);
-    this.stats.bytesRead += bytesRead;
+    target.set(await this.read(fh, position, length), at);
+  }
+
+  /** A whole file (an IPC tier copy read into the hot cache). */
+  async readWhole(path: string): Promise<Uint8Array> {
+    return this.source.readAll(path);
   }
 }
 

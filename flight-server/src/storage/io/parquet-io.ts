@@ -2,7 +2,6 @@
  * Parquet files through parquet-wasm: zstd, row-group statistics on, rows already sorted by key
  * then time. Our own row-group statistics go into the manifest so planning never opens a file.
  */
-import { open, rename, unlink } from 'node:fs/promises';
 import { Table, tableToIPC, type RecordBatch, type Timestamp } from 'apache-arrow';
 import { timeColumnInt64, toNanoseconds } from '../kernels/time-column.js';
 import type { RowGroupStats } from '../manifest.js';
@@ -51,26 +50,13 @@ export function rowGroupStats(batch: RecordBatch, opts: ParquetWriteOptions): Ro
   return groups;
 }
 
-/** Writes a sorted batch to `path` durably (temp file, fsync, rename). */
-export async function writeParquetFile(path: string, batch: RecordBatch, opts: ParquetWriteOptions, encoder: ParquetEncoderPool): Promise<WrittenFile> {
+/** Encodes a sorted batch as a Parquet file; the caller stores `body` (an object store put: whole or nothing). */
+export async function encodeParquetFile(batch: RecordBatch, opts: ParquetWriteOptions, encoder: ParquetEncoderPool): Promise<WrittenFile & { body: Uint8Array }> {
   const ipc = tableToIPC(new Table(batch.schema, [batch]), 'stream');
   const bytes = await encoder.encode(ipc, opts.rowGroupRows, opts.timeColumn);
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
   const rowGroups = rowGroupStats(batch, opts);
   return {
+    body: bytes,
     bytes: bytes.byteLength,
     rowGroups,
     minTimeNs: rowGroups.reduce((m, g) => (BigInt(g.minTimeNs) < m ? BigInt(g.minTimeNs) : m), BigInt(rowGroups[0]?.minTimeNs ?? 0)),

@@ -7,8 +7,8 @@
  * once and never shrinks: a few decodes run at a time (DECODE_CONCURRENCY), whatever the number of
  * readers, so that high-water mark stays a few row groups instead of one per concurrent reader.
  */
-import { openAsBlob } from 'node:fs';
 import * as pq from 'parquet-wasm';
+import type { FileSource } from '../object-store/object-store.js';
 import { PromiseLru } from './promise-lru.js';
 
 export interface ParquetIoStats {
@@ -52,14 +52,19 @@ export class ParquetReader {
   private readonly stats: ParquetIoStats = { filesOpened: 0, bytesRead: 0 };
   private readonly decoding = new Semaphore(DECODE_CONCURRENCY);
 
-  constructor(maxOpenFiles = 1024) {
+  /** `source`: where files are read (by byte ranges: only the footer and the column chunks asked for). */
+  constructor(
+    private readonly source: FileSource,
+    maxOpenFiles = 1024,
+  ) {
     this.open = new PromiseLru<OpenFile>(maxOpenFiles, (f) => f.file.free());
   }
 
   private handle(path: string): Promise<OpenFile> {
     return this.open.get(path, async () => {
-      const blob = await openAsBlob(path);
-      const file = await pq.ParquetFile.fromFile(blob);
+      const blob = await this.source.blob(path);
+      // parquet-wasm reads through the Blob's size and slices, which is all a FileSource's blob offers.
+      const file = await pq.ParquetFile.fromFile(blob as Blob);
       const metadata = file.metadata();
       const chunkBytes = metadata.rowGroups().map((g) => new Map(g.columns().map((c) => [c.columnPath()[0]!, c.compressedSize()])));
       const dataBytes = chunkBytes.reduce((n, g) => n + [...g.values()].reduce((a, b) => a + b, 0), 0);

@@ -4,6 +4,7 @@
  */
 import type { FileEntry, Manifest, RowGroupStats } from '../manifest.js';
 import type { ReadQuery } from '@flightdeck/contract';
+import type { RowRange } from '../kernels/search.js';
 
 export interface SelectedFile {
   file: FileEntry;
@@ -13,6 +14,8 @@ export interface SelectedFile {
   estimatedRows: number;
   /** True when the filters keep every row of the selected row groups. */
   covered: boolean;
+  /** Only these rows of the file (sorted, disjoint ranges by file row number); absent: every row. */
+  rows?: readonly RowRange[];
 }
 
 function timeOverlap(minNs: bigint, maxNs: bigint, q: ReadQuery): number {

@@ -64,6 +64,7 @@ export class HeldWindows {
 
 /** Where a read finds its files and keeps what it decoded. */
 export interface ReadContext {
+  /** Where the dataset's data files are: its directory in local mode, its key prefix under DATA_URL. */
   datasetDir: string;
   cache: IpcCache;
   parquet: ParquetReader;
@@ -185,6 +186,21 @@ function rowGroupRanges(s: SelectedFile): RowRange[] {
   return ranges;
 }
 
+/** The rows in both lists of sorted, disjoint ranges. */
+export function intersectRanges(a: readonly RowRange[], b: readonly RowRange[]): RowRange[] {
+  const out: RowRange[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const lo = Math.max(a[i]![0], b[j]![0]);
+    const hi = Math.min(a[i]![1], b[j]![1]);
+    if (hi > lo) out.push([lo, hi]);
+    if (a[i]![1] < b[j]![1]) i++;
+    else j++;
+  }
+  return out;
+}
+
 /** A copy of rows [start, end) of batches that follow each other, so the rest can be let go. */
 function copyRows(schema: Schema, batches: readonly RecordBatch[], start: number, end: number): RecordBatch {
   const pieces: RecordBatch[] = [];
@@ -269,7 +285,7 @@ export async function* fileWindows(ctx: ReadContext, m: Manifest, q: ReadQuery, 
   const columns = schema.fields.map((f) => f.name).filter((n) => s.file.columns.includes(n));
   const stored = new Schema(schema.fields.filter((f) => columns.includes(f.name)));
   // Some keys of a file of many: their runs in the tier copy, kept in the hot cache when small.
-  const byKey = q.symbols !== null && Boolean(s.file.ipc) && !(s.file.minKey !== null && s.file.minKey === s.file.maxKey);
+  const byKey = q.symbols !== null && Boolean(s.file.ipc) && !(s.file.minKey !== null && s.file.minKey === s.file.maxKey) && !s.rows;
   const keyWindow = byKey ? cutWindow(m, q, s) : undefined;
   const cacheKey = byKey ? keyRowsCacheKey(ctx, q, s, columns, keyWindow) : '';
   let held = 0;
@@ -291,7 +307,8 @@ export async function* fileWindows(ctx: ReadContext, m: Manifest, q: ReadQuery, 
     }
     const tier = await tierSource(ctx, s, columns);
     const source = tier ?? parquetSource(ctx, s, columns, stored, rowBytesOf(s, schema));
-    const ranges = (tier && byKey ? await tier.keyRanges(q.symbols!, keyWindow) : undefined) ?? rowGroupRanges(s);
+    const all = (tier && byKey ? await tier.keyRanges(q.symbols!, keyWindow) : undefined) ?? rowGroupRanges(s);
+    const ranges = s.rows ? intersectRanges(all, s.rows) : all;
     let rows = size.rows;
     // Selective rows that fit one window are read as one and kept for the next read.
     const keep = tier !== undefined && byKey && ranges.reduce((n, [a, b]) => n + b - a, 0) <= rows;

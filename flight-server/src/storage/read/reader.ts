@@ -3,7 +3,6 @@
  * ordered by key columns then time. A read holds a bounded window of its files at a time
  * (read-window.ts), whatever the number of files or the size of their row groups.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataType, Dictionary, Field, MessageReader, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { conformBatch } from '../kernels/conform.js';
@@ -18,6 +17,7 @@ import { CACHE_SHARE, fileWindows, planWindows, rowBytesOf, type ReadContext, ty
 import { checkResampleSchema } from './resample.js';
 import type { PlannedEndpoint, ReadPlan, ReadSlice, SliceData } from './read-plan.js';
 import type { ReadQuery } from '@flightdeck/contract';
+import type { RowRange } from '../kernels/search.js';
 
 export type { ReadContext } from './read-window.js';
 
@@ -75,12 +75,13 @@ export function planRead(m: Manifest, q: ReadQuery, opts: ReadOptions): ReadPlan
   const bytesOf = (files: SelectedFile[]) =>
     files.reduce((n, s) => n + Math.round((s.file.bytes * s.estimatedRows) / Math.max(1, s.file.rows)), 0);
   // Resampling makes the row count unknown until the rows are read.
-  let totalRecords = q.interval ? -1 : estimate(selected);
+  // A follower's rows go on with later commits: unknown.
+  let totalRecords = q.interval || q.follow ? -1 : estimate(selected);
   if (q.limit !== null && totalRecords >= 0) totalRecords = Math.min(totalRecords, q.limit);
 
   const endpoints: PlannedEndpoint[] = [];
-  // A limit or a resampling bucket can span partitions: such a query is one endpoint.
-  if (q.limit !== null || q.interval !== null || byPartition.size <= 1) {
+  // A limit or a resampling bucket can span partitions, and a follower is one stream: one endpoint.
+  if (q.limit !== null || q.interval !== null || q.follow === true || byPartition.size <= 1) {
     endpoints.push({ slice: { query: pinned, partitions: null }, rows: totalRecords, bytes: bytesOf(selected) });
   } else {
     let group: string[] = [];
@@ -104,7 +105,8 @@ export function planRead(m: Manifest, q: ReadQuery, opts: ReadOptions): ReadPlan
     endpoints,
     totalRecords,
     totalBytes: bytesOf(selected),
-    ordered: endpoints.length === 1 || singleKey,
+    // Later commits follow a follower's first rows out of key/time order.
+    ordered: q.follow !== true && (endpoints.length === 1 || singleKey),
   };
 }
 
@@ -128,7 +130,7 @@ async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[
     // Keyed by the Parquet file, so retiring that file drops this entry too.
     const key = IpcCache.key(path, ['<ipc-tier>'], null);
     if (tier.bytes > share) return ctx.cache.get(key);
-    return ctx.cache.getOrLoad(key, () => readFile(join(ctx.datasetDir, tier.path)));
+    return ctx.cache.getOrLoad(key, () => ctx.tier.readWhole(join(ctx.datasetDir, tier.path)));
   }
   const rowGroups = s.rowGroups.length === s.file.rowGroups.length ? null : s.rowGroups;
   const key = IpcCache.key(path, columns, rowGroups);
@@ -224,12 +226,25 @@ function sameSchema(a: Schema, b: Schema): boolean {
 }
 
 /** Reads one endpoint's rows, ordered by key columns then time, a bounded window at a time. */
-export async function readSlice(ctx: ReadContext, m: Manifest, slice: ReadSlice, opts: ReadOptions): Promise<SliceData> {
+export async function readSlice(
+  ctx: ReadContext,
+  m: Manifest,
+  slice: ReadSlice,
+  opts: ReadOptions,
+  /** Files read only in part: their rows to read, by path (a follower's rows of an upsert). */
+  restrict?: ReadonlyMap<string, readonly RowRange[]>,
+): Promise<SliceData> {
   const q = slice.query;
   const schema = outputSchema(m, q);
   checkQuery(m, q);
   const partitions = slice.partitions ? new Set(slice.partitions) : null;
   const selected = selectFiles(m, q, partitions);
+  if (restrict) {
+    for (const s of selected) {
+      const rows = restrict.get(s.file.path);
+      if (rows) Object.assign(s, { rows, covered: false });
+    }
+  }
 
   if (forwardable(m, q, selected, schema)) {
     const plan = planWindows(selected, schema, { merged: false, maxRows: opts.outputBatchRows, limit: null, windowBytes: opts.readWindowBytes });

@@ -1,25 +1,23 @@
 /**
  * Writes the new data files of one commit and remembers them, so a commit that fails can remove
- * what it wrote and leave the directory as the last committed version names it.
+ * what it wrote and leave the store as the last committed version names it. Files go to the
+ * store's object store (a local directory or DATA_URL) under the dataset's prefix, each put whole.
  */
-import { mkdir, open, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
-import { fsyncPath } from '../catalog.js';
 import { encodeKeyRuns, KEY_RUNS_METADATA, keyRunsOf } from '../io/key-runs.js';
 import { ipcCopyPath, type FileEntry, type Manifest } from '../manifest.js';
+import type { DataFiles } from '../object-store/data-files.js';
 import type { ParquetEncoderPool } from './parquet-encoder-pool.js';
-import { writeParquetFile } from '../io/parquet-io.js';
-
-/** Where the uncompressed Arrow IPC copies of data files live; `_` keeps dataset readers out. */
+import { encodeParquetFile } from '../io/parquet-io.js';
 
 export class DataFileWriter {
   private readonly written: string[] = [];
-  private readonly dirs = new Set<string>();
 
   constructor(
-    private readonly datasetDir: string,
+    private readonly files: DataFiles,
+    /** The dataset's key prefix in the store (its directory in local mode). */
+    private readonly prefix: string,
     private readonly rowGroupRows: number,
     /** Rows per record batch of the IPC tier file; 0 writes no IPC tier. */
     private readonly ipcBatchRows: number,
@@ -28,17 +26,15 @@ export class DataFileWriter {
 
   /** Writes a batch sorted by key then time as one file of `partition`. */
   async write(m: Pick<Manifest, 'timeColumn' | 'keyColumns'>, partition: string, batch: RecordBatch): Promise<FileEntry> {
-    const dir = join(this.datasetDir, partition);
-    await mkdir(dir, { recursive: true });
     const fileName = `part-${Date.now().toString(36)}-${randomUUID()}.parquet`;
-    const path = join(dir, fileName);
-    this.written.push(path);
-    this.dirs.add(dir);
-    const out = await writeParquetFile(path, batch, {
+    const key = `${this.prefix}/${partition}/${fileName}`;
+    const out = await encodeParquetFile(batch, {
       rowGroupRows: this.rowGroupRows,
       timeColumn: m.timeColumn,
       keyColumn: m.keyColumns[0] ?? null,
     }, this.encoder);
+    this.written.push(key);
+    await this.files.put(key, out.body);
     const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(ipcCopyPath(`${partition}/${fileName}`), batch, m.keyColumns[0]) : null;
     return {
       path: `${partition}/${fileName}`,
@@ -56,9 +52,6 @@ export class DataFileWriter {
   }
 
   private async writeIpcTier(relative: string, batch: RecordBatch, keyColumn: string | undefined): Promise<{ path: string; bytes: number }> {
-    const path = join(this.datasetDir, relative);
-    const dir = dirname(path);
-    await mkdir(dir, { recursive: true });
     // The key runs ride in the schema's metadata, so a one-key read finds its rows from the file's
     // first message (forwarding drops stored schema messages: clients never see them).
     const runs = keyRunsOf(batch, keyColumn);
@@ -70,21 +63,15 @@ export class DataFileWriter {
       slices.push(new RecordBatch(schema, batch.slice(start, Math.min(batch.numRows, start + this.ipcBatchRows)).data));
     }
     const bytes = tableToIPC(new Table(schema, slices), 'stream');
-    this.written.push(path);
-    this.dirs.add(dir);
-    const handle = await open(path, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    const key = `${this.prefix}/${relative}`;
+    this.written.push(key);
+    await this.files.put(key, bytes);
     return { path: relative, bytes: bytes.byteLength };
   }
 
-  /** Makes the new files' directory entries durable before a manifest names them. */
+  /** Makes the new files durable before a catalog version names them (fsync of their directories locally). */
   async sync(): Promise<void> {
-    await Promise.all([...this.dirs].map((d) => fsyncPath(d)));
+    await this.files.store.flush(this.written);
   }
 
   /** Waits for writes started together; fails with the first failure once all have ended. */
@@ -95,7 +82,8 @@ export class DataFileWriter {
     return settled.map((r) => (r as PromiseFulfilledResult<FileEntry>).value);
   }
 
+  /** Removes what this writer put; a store that cannot be reached leaves them to the sweep of unreferenced files. */
   async discard(): Promise<void> {
-    await Promise.all(this.written.map((p) => unlink(p).catch(() => undefined)));
+    await this.files.store.delete(this.written).catch(() => undefined);
   }
 }
