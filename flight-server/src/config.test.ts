@@ -45,4 +45,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' })).toThrow(/S3_ENDPOINT is set but DATA_URL is not/);
     expect(() => loadConfig({ CACHE_DISK_MB: '-1' })).toThrow(/CACHE_DISK_MB="-1" must be an integer/);
   });
+
+  it('reads FLIGHT_ADVERTISE_URL: grpc:// or grpc+tls:// with a host and a port, or nothing (no endpoint locations)', () => {
+    expect(loadConfig({}).advertiseUrl).toBeNull();
+    expect(loadConfig({ FLIGHT_ADVERTISE_URL: '' }).advertiseUrl).toBeNull();
+    expect(loadConfig({ FLIGHT_ADVERTISE_URL: 'grpc://flight-1:8815' }).advertiseUrl).toBe('grpc://flight-1:8815');
+    expect(loadConfig({ FLIGHT_ADVERTISE_URL: 'grpc+tls://flight-0.flight-replicas.prod.svc:443/' }).advertiseUrl).toBe('grpc+tls://flight-0.flight-replicas.prod.svc:443');
+    expect(loadConfig({ FLIGHT_ADVERTISE_URL: 'grpc://[::1]:8815' }).advertiseUrl).toBe('grpc://[::1]:8815');
+    for (const bad of ['flight-1:8815', 'http://flight-1:8815', 'grpc://flight-1', 'grpc://flight-1:0', 'grpc://flight-1:8815/path', 'grpc://u:p@flight-1:8815', 'grpc://:8815']) {
+      expect(() => loadConfig({ FLIGHT_ADVERTISE_URL: bad }), bad).toThrow(`FLIGHT_ADVERTISE_URL=${JSON.stringify(bad)} must be grpc://host:port or grpc+tls://host:port`);
+    }
+  });
 });

@@ -45,6 +45,12 @@ export interface FlightServerConfig extends OperationsConfig {
   cacheDir: string;
   /** CACHE_DISK_MB in bytes: the disk tier's bound; 0 = no disk tier. */
   cacheDiskBytes: number;
+  /**
+   * FLIGHT_ADVERTISE_URL: this replica's URL as clients reach it (`grpc://host:port` or
+   * `grpc+tls://host:port`); GetFlightInfo lists the live replicas' as endpoint locations. Null:
+   * endpoints carry no location.
+   */
+  advertiseUrl: string | null;
 }
 
 const MiB = 1024 * 1024;
@@ -109,6 +115,23 @@ function objectStoreConfig(env: NodeJS.ProcessEnv, catalog: string | null): Pick
   };
 }
 
+/** FLIGHT_ADVERTISE_URL: a grpc:// or grpc+tls:// URL with a host and a port, nothing after them. */
+function advertiseUrl(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.FLIGHT_ADVERTISE_URL;
+  if (raw === undefined || raw === '') return null;
+  const fault = `FLIGHT_ADVERTISE_URL=${JSON.stringify(raw)} must be grpc://host:port or grpc+tls://host:port (this replica's address as clients reach it)`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(fault);
+  }
+  const port = Number(url.port);
+  if (!['grpc:', 'grpc+tls:'].includes(url.protocol) || url.hostname === '' || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(fault);
+  if (url.username || url.password || (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash) throw new Error(fault);
+  return `${url.protocol}//${url.host}`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerConfig {
   const logLevel = env.LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -131,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     compactFiles: integer(env, 'FLIGHT_COMPACT_FILES', 16, 0, 1_000_000),
     catalogUrl: catalogUrl(env),
     ...objectStoreConfig(env, catalogUrl(env)),
+    advertiseUrl: advertiseUrl(env),
     ...loadOperationsConfig(env),
   };
 }

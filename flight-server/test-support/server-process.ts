@@ -4,6 +4,7 @@
  * with an env of the test's choosing; stopped by the test, by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +29,21 @@ export async function killStartedServerProcesses(): Promise<void> {
         }),
     ),
   );
+}
+
+/**
+ * A port free on 127.0.0.1 now (the kernel picks it; the listener is closed at once), for a server
+ * whose URL must be known before it starts (FLIGHT_ADVERTISE_URL names its own port).
+ */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export interface ServerProcess {

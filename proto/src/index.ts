@@ -14,6 +14,7 @@ export {
   type FlightClientOptions,
   type FlightClientTlsOptions,
 } from './client.js';
+export { LocationReader, type FailoverEvent, type LocationReaderOptions, type ReadableInfo } from './location-reader.js';
 export { decodeFlightData, FlightRecordBatchStream, type DecodeFlightDataOptions } from './decode.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, encodeFlightData, FlightDataEncoder, type EncodeFlightDataOptions } from './encode.js';
 export {

@@ -367,6 +367,9 @@ const workloads: Workload[] = [...find('Deployment'), ...find('Job')].flatMap((w
 const flightPods = workloads.filter((w) => w.entry === 'flight-server/src/main.ts');
 
 /** A container's environment as the kubelet builds it (ConfigMaps and Secrets of the base, then `env`); `patched` overrides ConfigMap or Secret data. */
+/** What the downward API gives a pod, as a sample (a real value must pass the config's checks, e.g. a host name in a URL). */
+const FIELD_REF_SAMPLES: Record<string, string> = { 'metadata.name': 'flight-server-5c7d9-x2q4z', 'metadata.namespace': 'flightdeck' };
+
 function containerEnv(c: Json, patched: Map<string, Env> = new Map()): { env: Env; intermediates: Set<string> } {
   const source = (kind: string, name: string): Env => {
     if (patched.has(`${kind}/${name}`)) return patched.get(`${kind}/${name}`)!;
@@ -381,7 +384,7 @@ function containerEnv(c: Json, patched: Map<string, Env> = new Map()): { env: En
     if (e.value !== undefined) env[e.name] = String(e.value);
     else if (e.valueFrom?.secretKeyRef) env[e.name] = source('Secret', e.valueFrom.secretKeyRef.name)[e.valueFrom.secretKeyRef.key]!;
     else if (e.valueFrom?.configMapKeyRef) env[e.name] = source('ConfigMap', e.valueFrom.configMapKeyRef.name)[e.valueFrom.configMapKeyRef.key]!;
-    else if (e.valueFrom?.fieldRef) env[e.name] = `<${e.valueFrom.fieldRef.fieldPath}>`;
+    else if (e.valueFrom?.fieldRef) env[e.name] = FIELD_REF_SAMPLES[e.valueFrom.fieldRef.fieldPath] ?? `<${e.valueFrom.fieldRef.fieldPath}>`;
   }
   // Kubernetes expands $(NAME) of variables defined before; such a variable may exist only to be expanded.
   for (const [name, value] of Object.entries(env)) {
@@ -467,7 +470,9 @@ describe('deploy/k8s base', () => {
       for (const [key, value] of Object.entries(containerEnv(w.container).env)) {
         if (!/^(grpc|http)s?:\/\//.test(value) || key === 'S3_ENDPOINT') continue;
         const [host, port] = hostPort(value);
-        expect(services.get(host.split('.')[0]!), `${w.name} ${key}=${value}`).toContain(port);
+        // A replica's advertised address is its own name under the headless Service: <pod>.<service>.<namespace>.svc.
+        const service = key === 'FLIGHT_ADVERTISE_URL' ? host.split('.')[1]! : host.split('.')[0]!;
+        expect(services.get(service), `${w.name} ${key}=${value}`).toContain(port);
       }
     }
   });

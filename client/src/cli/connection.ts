@@ -37,6 +37,12 @@ function tlsOptions(opts: ConnectionOptions): FlightClientOptions['tls'] {
   return { ...(rootCerts ? { rootCerts } : {}), ...(certChain ? { certChain } : {}), ...(privateKey ? { privateKey } : {}) };
 }
 
+/** The TLS settings of the options, for clients of the other replicas an endpoint lists. */
+export function locationClientOptions(opts: ConnectionOptions): FlightClientOptions {
+  const tls = tlsOptions(opts);
+  return tls === undefined ? {} : { tls };
+}
+
 /** A client for the options; with `--user` it first trades the password for a token (Handshake). */
 export async function connect(opts: ConnectionOptions): Promise<FlightClient> {
   if (opts.user !== undefined && opts.password === undefined) {

@@ -1,12 +1,13 @@
 /**
  * `flightdeck get <dataset> ...`: GetFlightInfo with a CMD query, then every endpoint's
- * DoGet in order, streamed into the output: a file by `-o` extension (written to a temporary
+ * DoGet in order, each from the replicas its locations list (LocationReader: a few endpoints at
+ * once, the next location when one is unavailable, no row twice), streamed into the output: a file by `-o` extension (written to a temporary
  * name and renamed when complete), CSV when stdout is a pipe, a table on a terminal.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { cmdDescriptor, FlightError, type FlightClient } from '@flightdeck/proto';
+import { cmdDescriptor, FlightError, LocationReader, type FlightClient, type FlightClientOptions } from '@flightdeck/proto';
 import type { RecordBatch } from 'apache-arrow';
 import { writeArrow, writeParquet } from './arrow-writers.js';
 import { formatCounted, formatSeconds } from './human-units.js';
@@ -38,7 +39,14 @@ export async function explainMissingVersion(flight: FlightClient, dataset: strin
   return new FlightError('NOT_FOUND', `version ${asOf} of dataset "${dataset}" was vacuumed; the oldest kept is ${oldest}`);
 }
 
-export async function runGet(opts: GetOptions, client: () => Promise<FlightClient>, stdout: NodeJS.WriteStream, stderr: NodeJS.WriteStream): Promise<number> {
+/** `locationOptions`: how to reach the replicas an endpoint lists (the TLS settings of the connection; the token is the client's). */
+export async function runGet(
+  opts: GetOptions,
+  client: () => Promise<FlightClient>,
+  stdout: NodeJS.WriteStream,
+  stderr: NodeJS.WriteStream,
+  locationOptions: FlightClientOptions = {},
+): Promise<number> {
   const toStdout = opts.output === undefined || opts.output === '-';
   const format = outputFormat(opts.format, opts.output, stdout.isTTY === true);
   const flight = await client();
@@ -48,13 +56,11 @@ export async function runGet(opts: GetOptions, client: () => Promise<FlightClien
   });
   const progress = new ProgressBar(stderr, opts.progress && !toStdout, { phase: 'reading' }).start();
 
+  const reader = new LocationReader(flight, { clientOptions: locationOptions });
   async function* batches(): AsyncGenerator<RecordBatch> {
-    for (const endpoint of info.endpoint) {
-      if (endpoint.ticket === undefined || endpoint.ticket === null) continue;
-      for await (const batch of flight.doGet(endpoint.ticket.ticket)) {
-        progress.add(batch.numRows, batch.data.byteLength);
-        yield batch;
-      }
+    for await (const batch of reader.batches({ endpoint: info.endpoint.filter((e) => e.ticket) })) {
+      progress.add(batch.numRows, batch.data.byteLength);
+      yield batch;
     }
   }
 
@@ -106,5 +112,6 @@ export async function runGet(opts: GetOptions, client: () => Promise<FlightClien
     return rows;
   } finally {
     progress.stop();
+    reader.close();
   }
 }

@@ -9,7 +9,7 @@ import { INTERVALS, PARTITION_SCHEMES } from '@flightdeck/contract';
 import { EPOCH_UNITS } from '../sdk/index.js';
 import { runBackup } from './backup-command.js';
 import { compactPartitionKey, datasetOf, putArguments } from './command-arguments.js';
-import { connect, DEFAULT_URL, type ConnectionOptions } from './connection.js';
+import { connect, DEFAULT_URL, locationClientOptions, type ConnectionOptions } from './connection.js';
 import { runCopy } from './copy-command.js';
 import { runCompact, runCreate, runDeleteRange, runDescribe, runDrop, runLs, runVacuum } from './dataset-commands.js';
 import { runGet } from './get-command.js';
@@ -136,7 +136,7 @@ Examples:
     .option('--max-rows <n>', 'rows shown in a terminal table', positiveInt('--max-rows'), 200)
     .option('--no-progress', 'no progress bar on a terminal')
     .action(async (dataset: string | undefined, opts) => {
-      await runGet({ ...opts, dataset: datasetOf('get', dataset, opts.dataset) }, client, io.stdout, io.stderr);
+      await runGet({ ...opts, dataset: datasetOf('get', dataset, opts.dataset) }, client, io.stdout, io.stderr, locationClientOptions(program.opts<ConnectionOptions>()));
     });
 
   program

@@ -17,6 +17,7 @@ import { getFlightInfoHandler, getSchemaHandler, listFlightsHandler, pollFlightI
 import { handshake } from './handlers/handshake.js';
 import { FlightMetrics } from './observe/metrics.js';
 import { CallGate } from './transport/call-gate.js';
+import { EndpointLocations, NO_LOCATIONS } from './wire/endpoint-locations.js';
 
 export interface FlightServerDeps {
   config: FlightServerConfig;
@@ -24,6 +25,11 @@ export interface FlightServerDeps {
   logger: Logger;
   /** Auth, limits, metrics and shutdown state; built from `config` when absent. */
   gate?: CallGate;
+  /**
+   * The live replicas' URLs (FLIGHT_ADVERTISE_URL), listed as every endpoint's locations; absent
+   * or empty: endpoints carry no location.
+   */
+  liveReplicaUrls?: () => readonly string[];
 }
 
 export function createCallGate(deps: Pick<FlightServerDeps, 'config' | 'store'>): CallGate {
@@ -33,7 +39,13 @@ export function createCallGate(deps: Pick<FlightServerDeps, 'config' | 'store'>)
 }
 
 export function createFlightService(deps: FlightServerDeps): FlightServiceHandlers & grpc.UntypedServiceImplementation {
-  const ctx = { store: deps.store, logger: deps.logger, gate: deps.gate ?? createCallGate(deps), startedAt: Date.now() };
+  const ctx = {
+    store: deps.store,
+    logger: deps.logger,
+    gate: deps.gate ?? createCallGate(deps),
+    startedAt: Date.now(),
+    locations: deps.liveReplicaUrls ? new EndpointLocations(deps.liveReplicaUrls) : NO_LOCATIONS,
+  };
   return {
     Handshake: handshake(ctx),
     ListFlights: listFlightsHandler(ctx),

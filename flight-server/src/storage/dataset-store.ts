@@ -14,7 +14,14 @@ import { sortedRangeForKeys, type RowRange } from './kernels/search.js';
 import { CommitFeed, type CommitEvent } from './commit-feed.js';
 import { filterBatch } from './kernels/take-filter.js';
 import { fsyncPath } from './catalog.js';
-import { CatalogUnavailable, CommitConflict, type CatalogBackend, type DatasetCatalogHandle } from './catalog/catalog-backend.js';
+import {
+  CatalogUnavailable,
+  CommitConflict,
+  type CatalogBackend,
+  type DatasetCatalogHandle,
+  type MaintenanceLease,
+  type ReplicaRegistration,
+} from './catalog/catalog-backend.js';
 import { FileCatalog } from './catalog/file-catalog.js';
 import { PostgresCatalog } from './catalog/postgres/postgres-catalog.js';
 import { listedFiles } from './catalog/file-listing.js';
@@ -104,6 +111,7 @@ export class DatasetStore {
   /** Held by background compaction, vacuum and drop: vacuum must not remove files a merge is writing. */
   private readonly maintenanceLocks = new KeyedMutex();
   private scheduler: MaintenanceScheduler | null = null;
+  private lease: MaintenanceLease | null = null;
   private readonly cache: IpcCache;
   private readonly parquet: ParquetReader;
   private readonly tier: IpcTierRangeReader;
@@ -156,16 +164,33 @@ export class DatasetStore {
 
   private startMaintenance(): void {
     const limits = { maxFiles: this.options.compactFiles ?? 0, maxGroupRows: COMPACT_GROUP_ROWS };
-    this.scheduler = new MaintenanceScheduler(
+    const lease = this.catalogBackend.maintenanceLease();
+    this.lease = lease;
+    const scheduler = new MaintenanceScheduler(
       {
         datasetNames: () => [...this.catalogs.keys()],
         applyRetention: (name) => this.applyRetention(name),
         compactStep: (name) => this.maintenanceLocks.run(name, () => compactOverfullPartition(this, name, limits, this.log)),
       },
       this.log,
-      { compaction: limits.maxFiles > 0, retentionCheckMs: RETENTION_CHECK_MS },
+      { compaction: limits.maxFiles > 0, retentionCheckMs: RETENTION_CHECK_MS, active: lease.held },
     );
-    this.scheduler.start();
+    this.scheduler = scheduler;
+    lease.onChange((held) => scheduler.setActive(held));
+    scheduler.start();
+  }
+
+  /** Whether this process runs background maintenance now (always in local mode; the lease holder among replicas). */
+  get maintains(): boolean {
+    return this.lease?.held ?? false;
+  }
+
+  /**
+   * Registers this process as a replica reachable at `url` (FLIGHT_ADVERTISE_URL): other replicas
+   * list it, and it lists them, as endpoint locations. Call once the server listens.
+   */
+  registerReplica(url: string): Promise<ReplicaRegistration> {
+    return this.catalogBackend.registerReplica(url);
   }
 
   /** Resolves once no background compaction or retention check is running or queued. */
@@ -273,6 +298,7 @@ export class DatasetStore {
           this.tier.forget(join(dir, p));
         }
         await this.announceRemote(name, handle, before);
+        this.scheduler?.afterCommit(name);
         return;
       }
       this.commits.emit({ kind: 'drop', dataset: name });
@@ -287,8 +313,10 @@ export class DatasetStore {
     }
     // Created by another process (or dropped and created again).
     const opened = await this.catalogBackend.openDataset(name);
-    if (opened && !this.catalogs.has(name)) this.catalogs.set(name, opened);
-    else await opened?.close();
+    if (opened && !this.catalogs.has(name)) {
+      this.catalogs.set(name, opened);
+      this.scheduler?.afterCommit(name);
+    } else await opened?.close();
   }
 
   private catalog(name: string): DatasetCatalogHandle {
@@ -754,6 +782,7 @@ export class DatasetStore {
   /** Stops background maintenance and the encoder threads, and waits for catalog checkpoints being written (the store stays readable). */
   async close(): Promise<void> {
     await this.scheduler?.close();
+    await this.lease?.close();
     await Promise.all([...this.catalogs.values()].map((c) => c.close()));
     await Promise.all([...this.syncing.values()].map((s) => s.done));
     await this.catalogBackend.close();

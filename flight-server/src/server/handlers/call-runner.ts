@@ -11,12 +11,15 @@ import type { GuardedCall } from '../auth/access-rules.js';
 import { CallLog } from '../observe/call-log.js';
 import type { CallGate } from '../transport/call-gate.js';
 import { deadlineOf } from '../transport/stream-write.js';
+import type { EndpointLocations } from '../wire/endpoint-locations.js';
 
 export interface HandlerContext {
   store: DatasetStore;
   logger: Logger;
   gate: CallGate;
   startedAt: number;
+  /** The locations GetFlightInfo and ListFlights give endpoints (none without FLIGHT_ADVERTISE_URL). */
+  locations: EndpointLocations;
 }
 
 /** A call the client cancelled or whose deadline passed: CANCELLED or DEADLINE_EXCEEDED, else undefined. */

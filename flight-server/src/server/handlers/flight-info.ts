@@ -7,7 +7,7 @@ import { serverStreamHandler, unaryHandler, type HandlerContext } from './call-r
 
 export function listFlightsHandler(ctx: HandlerContext): grpc.handleServerStreamingCall<Criteria, FlightInfo> {
   return serverStreamHandler<Criteria, FlightInfo>(ctx, 'ListFlights', async (call, log) => {
-    const infos = await listFlights(ctx.store);
+    const infos = await listFlights(ctx.store, ctx.locations);
     log.rows = infos.length;
     await writeWithBackpressure(call, infos);
   });
@@ -15,7 +15,7 @@ export function listFlightsHandler(ctx: HandlerContext): grpc.handleServerStream
 
 export function getFlightInfoHandler(ctx: HandlerContext): grpc.handleUnaryCall<FlightDescriptor, FlightInfo> {
   return unaryHandler<FlightDescriptor, FlightInfo>(ctx, 'GetFlightInfo', async (descriptor, log) => {
-    const { info, plan } = await getFlightInfo(ctx.store, descriptor);
+    const { info, plan } = await getFlightInfo(ctx.store, descriptor, ctx.locations);
     log.dataset = descriptor.type === 'PATH' ? descriptor.path[0] : undefined;
     log.rows = plan.totalRecords;
     return info;
@@ -25,7 +25,7 @@ export function getFlightInfoHandler(ctx: HandlerContext): grpc.handleUnaryCall<
 export function pollFlightInfoHandler(ctx: HandlerContext): grpc.handleUnaryCall<FlightDescriptor, unknown> {
   return unaryHandler<FlightDescriptor, unknown>(ctx, 'PollFlightInfo', async (descriptor, log) => {
     // Planning is immediate, so the poll is complete at once (no descriptor to poll again).
-    const { info, plan } = await getFlightInfo(ctx.store, descriptor);
+    const { info, plan } = await getFlightInfo(ctx.store, descriptor, ctx.locations);
     log.rows = plan.totalRecords;
     return { info, flightDescriptor: null, progress: 1, expirationTime: null };
   });

@@ -21,6 +21,8 @@ export interface MetricsSource {
   diskCacheStats?(): DiskCacheStats | null;
   /** Commit listeners: one per open DoGet `follow` stream. */
   commits?: { listenerCount(): number };
+  /** Whether this process runs background maintenance (always in local mode; the lease holder among replicas). */
+  readonly maintains?: boolean;
 }
 
 /** What one finished call reports. */
@@ -120,6 +122,9 @@ export class FlightMetrics {
       diskCounter('flightdeck_disk_cache_evictions_total', 'Blocks evicted from the disk tier', (s) => s.evictions);
     }
     gauge('flightdeck_datasets', 'Datasets the server holds', () => source.listDatasets().length);
+    gauge('flightdeck_maintenance_lease_held', 'Whether this server runs background compaction and retention (1); among replicas one holds the lease', () =>
+      source.maintains === false ? 0 : 1,
+    );
     gauge('flightdeck_doget_memory_bytes', 'Bytes reserved by open DoGet streams (read windows and unflushed messages)', () => this.#streamMemory().reservedBytes);
     gauge('flightdeck_doget_memory_limit_bytes', 'What open DoGet streams may reserve together (FLIGHT_STREAM_MEMORY_MB; 0 = unlimited)', () => this.#streamMemory().limitBytes);
     gauge('flightdeck_doget_memory_waiting', 'DoGet streams waiting for memory', () => this.#streamMemory().waiting);

@@ -5,14 +5,16 @@ import type { ReadPlan } from '../../storage/read/read-plan.js';
 import { wholeDataset } from '@flightdeck/contract';
 import { queryOfDescriptor } from './descriptor.js';
 import { encodeTicket } from './ticket.js';
+import { NO_LOCATIONS, type EndpointLocations } from './endpoint-locations.js';
 
-export function flightInfoOf(descriptor: FlightDescriptor, plan: ReadPlan): FlightInfo {
+export function flightInfoOf(descriptor: FlightDescriptor, plan: ReadPlan, locations: EndpointLocations = NO_LOCATIONS): FlightInfo {
+  const where = locations.assign(plan.endpoints.length);
   return {
     schema: Buffer.from(encodeSchema(plan.schema)),
     flightDescriptor: descriptor,
-    endpoint: plan.endpoints.map((e) => ({
+    endpoint: plan.endpoints.map((e, i) => ({
       ticket: { ticket: encodeTicket(e.slice) },
-      location: [],
+      location: where[i]!,
       expirationTime: null,
       appMetadata: Buffer.alloc(0),
     })),
@@ -23,17 +25,21 @@ export function flightInfoOf(descriptor: FlightDescriptor, plan: ReadPlan): Flig
   };
 }
 
-export async function getFlightInfo(store: DatasetStore, descriptor: FlightDescriptor): Promise<{ info: FlightInfo; plan: ReadPlan }> {
+export async function getFlightInfo(
+  store: DatasetStore,
+  descriptor: FlightDescriptor,
+  locations: EndpointLocations = NO_LOCATIONS,
+): Promise<{ info: FlightInfo; plan: ReadPlan }> {
   const query = queryOfDescriptor(descriptor);
   const plan = await store.plan(query);
-  return { info: flightInfoOf(descriptor, plan), plan };
+  return { info: flightInfoOf(descriptor, plan, locations), plan };
 }
 
-export async function listFlights(store: DatasetStore): Promise<FlightInfo[]> {
+export async function listFlights(store: DatasetStore, locations: EndpointLocations = NO_LOCATIONS): Promise<FlightInfo[]> {
   const infos: FlightInfo[] = [];
   for (const m of store.listDatasets()) {
     const descriptor: FlightDescriptor = { type: 'PATH', cmd: Buffer.alloc(0), path: [m.name] };
-    infos.push(flightInfoOf(descriptor, await store.plan(wholeDataset(m.name))));
+    infos.push(flightInfoOf(descriptor, await store.plan(wholeDataset(m.name)), locations));
   }
   return infos;
 }

@@ -73,6 +73,32 @@ export interface CatalogBackend {
   dropDataset(name: string, handle: DatasetCatalogHandle): Promise<void>;
   /** Calls `listener` for every change another process makes (never for none, in the file catalog). */
   watch(listener: (event: CatalogEvent) => void): void;
+  /**
+   * The right to run background maintenance (compaction, retention): always held by the one
+   * process of a file catalog; held by one replica at a time on a shared one.
+   */
+  maintenanceLease(): MaintenanceLease;
+  /**
+   * Registers this process as a replica reachable at `url` (FLIGHT_ADVERTISE_URL) and keeps the
+   * list of live replicas; the registration ends with `close()`.
+   */
+  registerReplica(url: string): Promise<ReplicaRegistration>;
+  close(): Promise<void>;
+}
+
+/** Whether this process may run background maintenance now; `onChange` hears each gain and loss. */
+export interface MaintenanceLease {
+  readonly held: boolean;
+  onChange(listener: (held: boolean) => void): void;
+  /** Gives the lease up (another replica takes it over). */
+  close(): Promise<void>;
+}
+
+/** This process's entry among the replicas clients can reach. */
+export interface ReplicaRegistration {
+  /** The live replicas' URLs (this one's included), in a stable order. */
+  liveUrls(): readonly string[];
+  /** Deregisters: other replicas stop listing this one at once. */
   close(): Promise<void>;
 }
 

@@ -9,7 +9,7 @@ import { DATASET_NAME } from '@flightdeck/contract';
 import { CATALOG_DIR } from '../catalog.js';
 import type { Manifest } from '../manifest.js';
 import { StorageError } from '../errors.js';
-import type { CatalogBackend, CatalogEvent, DatasetCatalogHandle } from './catalog-backend.js';
+import type { CatalogBackend, CatalogEvent, DatasetCatalogHandle, MaintenanceLease, ReplicaRegistration } from './catalog-backend.js';
 import { DatasetCatalog, type CatalogOptions } from './dataset-catalog.js';
 
 export class FileCatalog implements CatalogBackend {
@@ -51,6 +51,16 @@ export class FileCatalog implements CatalogBackend {
 
   watch(_listener: (event: CatalogEvent) => void): void {
     // No other process commits to this data directory.
+  }
+
+  /** The only process of this data directory: always the one that maintains it. */
+  maintenanceLease(): MaintenanceLease {
+    return { held: true, onChange: () => undefined, close: async () => undefined };
+  }
+
+  /** No other process serves this data directory: the one replica is this one. */
+  async registerReplica(url: string): Promise<ReplicaRegistration> {
+    return { liveUrls: () => [url], close: async () => undefined };
   }
 
   async close(): Promise<void> {}

@@ -4,6 +4,9 @@
  * compaction of partitions over the bound; every dataset is checked at start-up and its retention
  * again every `retentionCheckMs` (an hour). A dataset queued again while its job runs is run again
  * after it. Failures are logged; the next commit or check retries.
+ *
+ * With a shared catalog only the replica holding the maintenance lease runs jobs (`setActive`):
+ * the others queue nothing, and a replica that gains the lease checks every dataset at once.
  */
 
 export interface MaintenanceHost {
@@ -28,20 +31,35 @@ export class MaintenanceScheduler {
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private active: boolean;
 
   constructor(
     private readonly host: MaintenanceHost,
     private readonly log: MaintenanceLog,
-    private readonly opts: { compaction: boolean; retentionCheckMs: number },
-  ) {}
+    private readonly opts: { compaction: boolean; retentionCheckMs: number; active?: boolean },
+  ) {
+    this.active = opts.active ?? true;
+  }
 
   /** Checks every dataset now, and their retention every `retentionCheckMs`. */
   start(): void {
-    for (const name of this.host.datasetNames()) this.queue(name, { retention: true, compaction: this.opts.compaction });
+    this.checkAll();
     this.timer = setInterval(() => {
       for (const name of this.host.datasetNames()) this.queue(name, { retention: true, compaction: false });
     }, this.opts.retentionCheckMs);
     this.timer.unref();
+  }
+
+  /**
+   * Runs jobs (true) or queues none (false: another replica holds the maintenance lease). Becoming
+   * active checks every dataset, as at start; becoming inactive drops what is queued (the job
+   * running finishes: its commit is an ordinary versioned one).
+   */
+  setActive(active: boolean): void {
+    if (active === this.active) return;
+    this.active = active;
+    if (active) this.checkAll();
+    else this.due.clear();
   }
 
   afterCommit(name: string): void {
@@ -61,8 +79,12 @@ export class MaintenanceScheduler {
     await this.idle();
   }
 
+  private checkAll(): void {
+    for (const name of this.host.datasetNames()) this.queue(name, { retention: true, compaction: this.opts.compaction });
+  }
+
   private queue(name: string, what: Due): void {
-    if (this.closed) return;
+    if (this.closed || !this.active) return;
     const due = this.due.get(name);
     this.due.set(name, { retention: what.retention || (due?.retention ?? false), compaction: what.compaction || (due?.compaction ?? false) });
     this.kick();
@@ -80,11 +102,11 @@ export class MaintenanceScheduler {
     // Let the commit that queued this answer its caller first.
     await new Promise((resolve) => setImmediate(resolve));
     for (const [name, due] of this.due) {
-      if (this.closed) return;
+      if (this.closed || !this.active) return;
       this.due.delete(name);
       try {
         if (due.retention) await this.host.applyRetention(name);
-        while (due.compaction && !this.closed && (await this.host.compactStep(name)));
+        while (due.compaction && !this.closed && this.active && (await this.host.compactStep(name)));
       } catch (err) {
         if ((err as { code?: unknown }).code === 'NOT_FOUND') continue; // dropped meanwhile
         this.log.warn({ err, dataset: name }, 'background maintenance failed; retried after the next commit');

@@ -1,6 +1,12 @@
 import type { Pool, PoolClient } from 'pg';
 import { catalogError } from './pg-errors.js';
 
+/** What the PostgreSQL catalog's parts log through. */
+export interface CatalogLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
 /**
  * A pooled connection for one unit of work. While checked out, a connection the catalog's side
  * drops would emit an error nobody listens to (the pool listens only to idle ones): it is kept

@@ -10,10 +10,12 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Manifest } from '../../manifest.js';
 import { StorageError } from '../../errors.js';
-import type { CatalogBackend, CatalogEvent, DatasetCatalogHandle } from '../catalog-backend.js';
+import type { CatalogBackend, CatalogEvent, DatasetCatalogHandle, MaintenanceLease, ReplicaRegistration } from '../catalog-backend.js';
+import { PgMaintenanceLease } from './maintenance-lease.js';
+import { DEFAULT_REGISTRY_OPTIONS, PgReplicaRegistration, type RegistryOptions } from './replica-registry.js';
 import { CATALOG_SCHEMA as S, migrate } from './migrate.js';
 import { catalogError } from './pg-errors.js';
-import { checkout } from './pg-connection.js';
+import { checkout, type CatalogLog } from './pg-connection.js';
 import { PgDatasetCatalog, type PgAccess } from './pg-dataset-catalog.js';
 
 export interface PostgresCatalogOptions {
@@ -23,12 +25,12 @@ export interface PostgresCatalogOptions {
   timeoutMs?: number;
   /** Connections the pool may open. */
   poolSize?: number;
+  /** How often a replica without the maintenance lease tries to take it (ms). */
+  leaseRetryMs?: number;
+  /** Replica heartbeat and liveness window (ms). */
+  registry?: RegistryOptions;
 }
 
-export interface CatalogLog {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
 
 const CHANNEL = 'flightdeck_catalog';
 const SAFETY_POLL_MS = 30_000;
@@ -56,18 +58,26 @@ export class PostgresCatalog implements CatalogBackend, PgAccess {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelayMs = 250;
   private closed = false;
+  private lease: PgMaintenanceLease | null = null;
+  private readonly registrations = new Set<PgReplicaRegistration>();
 
   private constructor(
     private readonly url: string,
     readonly pool: pg.Pool,
     readonly description: string,
     private readonly log: CatalogLog,
-    private readonly opts: Required<PostgresCatalogOptions>,
+    private readonly opts: Required<Omit<PostgresCatalogOptions, 'registry'>> & { registry: RegistryOptions },
   ) {}
 
   /** Connects, migrates the schema and starts listening; UNAVAILABLE naming the catalog when it cannot be reached. */
   static async connect(url: string, log: CatalogLog, options: PostgresCatalogOptions = {}): Promise<PostgresCatalog> {
-    const opts = { pollMs: options.pollMs ?? 1000, timeoutMs: options.timeoutMs ?? 10_000, poolSize: options.poolSize ?? 8 };
+    const opts = {
+      pollMs: options.pollMs ?? 1000,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      poolSize: options.poolSize ?? 8,
+      leaseRetryMs: options.leaseRetryMs ?? 1000,
+      registry: options.registry ?? DEFAULT_REGISTRY_OPTIONS,
+    };
     const description = describeCatalogUrl(url);
     const pool = new pg.Pool({
       connectionString: url,
@@ -155,6 +165,21 @@ export class PostgresCatalog implements CatalogBackend, PgAccess {
     this.listeners.push(listener);
   }
 
+  /** One session advisory lock among all replicas (maintenance-lease.ts); tried at once, then every second. */
+  maintenanceLease(): MaintenanceLease {
+    if (!this.lease) {
+      this.lease = new PgMaintenanceLease(this.url, this.description, this.log, { retryMs: this.opts.leaseRetryMs, timeoutMs: this.opts.timeoutMs });
+      this.lease.start();
+    }
+    return this.lease;
+  }
+
+  async registerReplica(url: string): Promise<ReplicaRegistration> {
+    const r = await PgReplicaRegistration.start(this.pool, this.description, url, this.log, this.opts.registry);
+    this.registrations.add(r);
+    return r;
+  }
+
   /** True while the LISTEN connection is up (changes arrive at once rather than by polling). */
   get listening(): boolean {
     return this.listenClient !== null;
@@ -162,6 +187,8 @@ export class PostgresCatalog implements CatalogBackend, PgAccess {
 
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.registrations].map((r) => r.close()));
+    await this.lease?.close();
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.safetyTimer) clearInterval(this.safetyTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
