@@ -9,7 +9,9 @@ describe('loadConfig', () => {
       flightUrl: 'grpc://127.0.0.1:8815',
       defaultDataset: 'bars_1d',
       maxRows: 100_000,
+      locationRefreshMs: 5000,
     });
+    expect(loadConfig({ FACADE_LOCATION_REFRESH_MS: '0' }).locationRefreshMs).toBe(0);
   });
 
   it('fails fast naming the variable', () => {
@@ -18,6 +20,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FACADE_DEFAULT_DATASET: 'Bars' })).toThrow(/FACADE_DEFAULT_DATASET/);
     expect(() => loadConfig({ FACADE_MAX_ROWS: '0' })).toThrow(/FACADE_MAX_ROWS/);
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+    expect(() => loadConfig({ FACADE_LOCATION_REFRESH_MS: '-1' })).toThrow(/FACADE_LOCATION_REFRESH_MS/);
     expect(() => loadConfig({ FLIGHT_USER: 'reader' })).toThrow(/FLIGHT_PASSWORD is missing/);
   });
 });

@@ -10,6 +10,11 @@ export interface FacadeConfig {
   port: number;
   /** `FLIGHT_URL`, default grpc://127.0.0.1:8815. */
   flightUrl: string;
+  /**
+   * `FACADE_LOCATION_REFRESH_MS`, default 5000: how often the facade asks for the Flight replicas'
+   * endpoint locations (reads spread over them and fail over); 0 reads through `FLIGHT_URL` only.
+   */
+  locationRefreshMs: number;
   /** `FLIGHT_USER` and `FLIGHT_PASSWORD` (both or neither): basic-auth Handshake for a Flight server with auth on. */
   flightCredentials: { user: string; password: string } | undefined;
   /** `FACADE_DEFAULT_DATASET`, default bars_1d: the dataset of `bars`/`latest` when the query names none. */
@@ -75,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacadeConfig {
     host: env.FACADE_HOST?.trim() || '127.0.0.1',
     port: integer(env, 'FACADE_PORT', 4001, 0, 65535),
     flightUrl: flightUrl(env),
+    locationRefreshMs: integer(env, 'FACADE_LOCATION_REFRESH_MS', 5000, 0, 3_600_000),
     flightCredentials: flightCredentials(env),
     defaultDataset,
     maxRows: integer(env, 'FACADE_MAX_ROWS', 100_000, 1, 100_000_000),

@@ -18,6 +18,7 @@ import { jitGateway } from './jit-executor.js';
 import { createLoaders } from './loaders.js';
 import { createLogger } from './logger.js';
 import { queryLimitsRule } from './query-limits.js';
+import { ReplicaReads } from './replica-reads.js';
 import { createResolvers, type FacadeContext } from './resolvers.js';
 import { RowBudget } from './row-budget.js';
 import { typeDefs } from './schema.js';
@@ -38,6 +39,8 @@ export interface RunningFacade {
   port: number;
   /** `barUpdates` subscriptions open now (each holds one Flight follow stream). */
   subscriptions(): number;
+  /** The Flight replicas' locations the facade reads from (empty: it reads through `FLIGHT_URL`). */
+  flightLocations(): readonly string[];
   close(): Promise<void>;
 }
 
@@ -71,8 +74,14 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
   const logger = deps.logger ?? createLogger(config.logLevel);
   const ownClient = deps.flight === undefined ? new FlightClient(config.flightUrl) : undefined;
   const credentials = config.flightCredentials;
+  // Reads follow the replicas' endpoint locations (replica-reads.ts); a test's own port reads as it is.
+  const replicas =
+    ownClient === undefined || config.locationRefreshMs === 0
+      ? undefined
+      : new ReplicaReads(ownClient, config.flightUrl, { refreshMs: config.locationRefreshMs, log: logger });
+  const direct: FlightPort | undefined = replicas?.port() ?? ownClient;
   const flight: FlightPort =
-    deps.flight ?? (credentials === undefined ? ownClient! : authenticatedFlight(ownClient!, credentials.user, credentials.password));
+    deps.flight ?? (credentials === undefined ? direct! : authenticatedFlight(ownClient!, credentials.user, credentials.password, direct));
   const catalog = new DatasetCatalog(flight, deps.catalogTtlMs);
   const resolvers = createResolvers({ flight, catalog, defaultDataset: config.defaultDataset });
 
@@ -131,7 +140,9 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
     url: running.url,
     port: running.port,
     subscriptions: () => subscriptionCount.active,
+    flightLocations: () => replicas?.locations() ?? [],
     close: async () => {
+      replicas?.close();
       await graphqlWs.close();
       await closeServer(http);
       await apollo.stop();

@@ -6,7 +6,8 @@
 import { FlightError, type ClientFlightInfo, type FlightClient } from '@flightdeck/proto';
 import type { FlightPort } from './flight-port.js';
 
-export function authenticatedFlight(client: FlightClient, user: string, password: string): FlightPort {
+/** `inner`: the calls made once `client` holds a token (default: the client's own; replica-reads.ts: on the replicas). */
+export function authenticatedFlight(client: FlightClient, user: string, password: string, inner: FlightPort = client): FlightPort {
   let handshake: Promise<string> | undefined;
   const ensure = (): Promise<string> => {
     handshake ??= client.handshake(user, password).catch((err: unknown) => {
@@ -27,13 +28,13 @@ export function authenticatedFlight(client: FlightClient, user: string, password
     }
   };
   return {
-    readTable: (ticket) => call(() => client.readTable(ticket)),
-    doActionJson: <T>(type: string, body?: object | string) => call(() => client.doActionJson<T>(type, body)),
+    readTable: (ticket) => call(() => inner.readTable(ticket)),
+    doActionJson: <T>(type: string, body?: object | string) => call(() => inner.doActionJson<T>(type, body)),
     listFlights: (expression) =>
       (async function* () {
         const infos = await call(async () => {
           const all: ClientFlightInfo[] = [];
-          for await (const info of client.listFlights(expression)) all.push(info);
+          for await (const info of inner.listFlights(expression)) all.push(info);
           return all;
         });
         yield* infos;

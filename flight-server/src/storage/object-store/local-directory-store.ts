@@ -4,12 +4,28 @@
  * so the names survive a power cut before a catalog version names them.
  */
 import { openAsBlob } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fsyncPath } from '../catalog.js';
 import { StorageError } from '../errors.js';
 import type { BlobLike, FileSource, ObjectInfo, ObjectStore, RandomAccessFile } from './object-store.js';
+
+/**
+ * Opens `file` for writing, creating its directory first. Processes sharing a DATA_DIR sweep empty
+ * directories (removeEmptyDirectories, at start-up and in vacuum): a directory this one has just
+ * created, before its first file is open, may be gone again. It is then created anew (bounded).
+ */
+async function openInNewDirectory(file: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dirname(file), { recursive: true });
+    try {
+      return await open(file, 'w');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e;
+    }
+  }
+}
 
 export class LocalDirectoryStore implements ObjectStore, FileSource {
   readonly local = true;
@@ -26,9 +42,8 @@ export class LocalDirectoryStore implements ObjectStore, FileSource {
 
   async put(key: string, body: Uint8Array): Promise<void> {
     const path = this.path(key);
-    await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.tmp`;
-    const handle = await open(tmp, 'w');
+    const handle = await openInNewDirectory(tmp);
     try {
       await handle.writeFile(body);
       await handle.sync();
