@@ -2,8 +2,9 @@
  * Replicas clients can find: three flight-server processes on one PostgreSQL catalog (a database
  * of its own) and one DATA_DIR, each on its own port with FLIGHT_ADVERTISE_URL naming it.
  * GetFlightInfo through any of them lists all three as every endpoint's locations, rotated; each
- * endpoint read through each location gives the same rows; a killed replica leaves the lists within
- * the liveness window, and one stopped gracefully at once.
+ * endpoint read through each location gives the same rows; a put through one is read through the
+ * others within 1 s; a killed replica leaves the lists within the liveness window, and one stopped
+ * gracefully at once.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -82,7 +83,7 @@ async function seed(client: FlightClient): Promise<void> {
 const rowsJson = (t: Table) => JSON.stringify(t.toArray().map((r) => r!.toJSON()), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 
 describe.skipIf(!PG_AVAILABLE)('endpoint locations: the live replicas', { timeout: 180_000 }, () => {
-  it('lists every live replica, rotated; each endpoint reads the same through each; a killed replica drops out within the liveness window', async () => {
+  it('lists every live replica, rotated; each endpoint reads the same through each; a put through one is read through the others within 1 s; a killed replica drops out within the liveness window', async () => {
     const replicas = await Promise.all([replica(), replica(), replica()]);
     const all = replicas.map((r) => r.url).sort();
     await seed(replicas[0]!.client);
@@ -124,6 +125,16 @@ describe.skipIf(!PG_AVAILABLE)('endpoint locations: the live replicas', { timeou
       total += tables[0]!.numRows;
     }
     expect(total).toBe(300);
+
+    // A put through each replica is read through the other two within 1 s (the contract's bound).
+    for (const [i, writer] of replicas.entries()) {
+      const start = new Date(Date.parse('2024-01-02T10:20:00Z') + i * 60_000).toISOString();
+      await writer.client.doPut(pathDescriptor('bars'), [makeBars({ symbols: ['AAPL', 'MSFT', 'NVDA'], start, minutes: 1 })]);
+      const query = JSON.stringify({ dataset: 'bars', start, end: new Date(Date.parse(start) + 60_000).toISOString() });
+      for (const reader of replicas.filter((r) => r !== writer)) {
+        await within(1000, `a put through ${writer.url} read through ${reader.url}`, async () => ((await reader.client.readTable(query)).numRows === 3 ? true : undefined));
+      }
+    }
 
     // SIGKILL one: no deregistration; it leaves every list once its heartbeat is older than the window.
     const [killed, ...rest] = replicas;
