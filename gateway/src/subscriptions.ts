@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { MAX_BODY_BYTES, routeUpgrades } from '@flightdeck/graphql-http';
+import { closeWebSocketServer, MAX_BODY_BYTES, routeUpgrades } from '@flightdeck/graphql-http';
 import {
   getOperationAST,
   GraphQLError,
@@ -292,19 +292,11 @@ export function proxySubscriptions(opts: SubscriptionProxyOptions): Subscription
     stats: () => ({ clients: wss.clients.size, upstreams: upstreams.size, operations }),
     close: async () => {
       stopRouting();
-      for (const ws of wss.clients) ws.close(1001, 'the gateway is stopping');
+      // Clients are told first; the upstream connections go while they close.
+      const closing = closeWebSocketServer(wss, 'the gateway is stopping');
       await Promise.all([...upstreams].map((c) => c.dispose()));
       upstreams.clear();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          for (const ws of wss.clients) ws.terminate();
-        }, 2000);
-        timer.unref();
-        wss.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await closing;
     },
   };
 }

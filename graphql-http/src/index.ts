@@ -19,4 +19,4 @@ export {
 } from './http-server.js';
 export { argumentsFault, textFault, type TextFault } from './input-text.js';
 export { createLogger, type Logger } from './logger.js';
-export { routeUpgrades, type UpgradeHandler } from './upgrade.js';
+export { closeWebSocketServer, routeUpgrades, type ClosableSocketServer, type UpgradeHandler } from './upgrade.js';

@@ -24,3 +24,27 @@ export function routeUpgrades(server: Server, path: string, handle: UpgradeHandl
   server.on('upgrade', listener);
   return () => server.off('upgrade', listener);
 }
+
+/** The part of a `ws` WebSocketServer that {@link closeWebSocketServer} needs. */
+export interface ClosableSocketServer {
+  clients: Iterable<{ close(code: number, reason: string): void; terminate(): void }>;
+  close(callback: () => void): void;
+}
+
+/**
+ * Stops a WebSocket server: every client is sent close code 1001 with `reason`; those still open
+ * after `graceMs` are terminated; resolves once the server has closed.
+ */
+export function closeWebSocketServer(wss: ClosableSocketServer, reason: string, graceMs = 2000): Promise<void> {
+  for (const ws of wss.clients) ws.close(1001, reason);
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      for (const ws of wss.clients) ws.terminate();
+    }, graceMs);
+    timer.unref();
+    wss.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

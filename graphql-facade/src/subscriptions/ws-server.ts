@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { routeUpgrades } from '@flightdeck/graphql-http';
+import { closeWebSocketServer, routeUpgrades } from '@flightdeck/graphql-http';
 import { getOperationAST, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -89,17 +89,7 @@ export function serveGraphqlWs(opts: GraphqlWsOptions): GraphqlWsServer {
     },
     close: async () => {
       stopRouting();
-      for (const ws of wss.clients) ws.close(1001, 'the server is stopping');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          for (const ws of wss.clients) ws.terminate();
-        }, 2000);
-        timer.unref();
-        wss.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await closeWebSocketServer(wss, 'the server is stopping');
     },
   };
 }
