@@ -14,6 +14,7 @@ import type { GatewayConfig } from './config.js';
 import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
 import { serveExplorer } from './explorer-assets.js';
 import { createLogger } from './logger.js';
+import { passThrough } from './pass-through.js';
 import { singleSubgraphGateway } from './single-subgraph.js';
 import { refusalStatusPlugin, SubgraphDataSource, type GatewayContext } from './subgraph-data-source.js';
 import { waitForSubgraphs } from './subgraphs.js';
@@ -94,9 +95,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
   });
   const live = watchSupergraph(gateway, config.subgraphs.find((s) => s.name === 'financial')?.url ?? config.subgraphs[0]!.url);
+  // Operations one subgraph answers whole skip the query planner (see single-subgraph.ts), and
+  // over POST skip Apollo Server's parse and serialize of the answer too (pass-through.ts).
+  const routed = singleSubgraphGateway(gateway, { dataSource: (name) => dataSources.get(name), logger });
+  const bytes = passThrough({ routeOf: (query, operationName) => routed.routeOf(query, operationName), urlOf: (name) => dataSources.get(name)?.url });
   const apollo = new ApolloServer<GatewayContext>({
-    // Operations one subgraph answers whole skip the query planner (see single-subgraph.ts).
-    gateway: singleSubgraphGateway(gateway, { dataSource: (name) => dataSources.get(name), logger }),
+    gateway: routed,
     logger,
     includeStacktraceInErrorResponses: false,
     plugins: [requestLogPlugin(), refusalStatusPlugin(), subscriptionsOverHttpPlugin(), ApolloServerPluginCacheControlDisabled()],
@@ -109,6 +113,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     apollo,
     logger,
     context: async (_req, { reqId, log }) => ({ reqId, log, subgraphs: { executed: 0, refused: [] } }),
+    forward: bytes.forward,
     ready: async () => {
       if (!started) throw new Error('gateway is stopping');
       return { supergraph: supergraphSource };

@@ -4,16 +4,16 @@
  * subgraph as the client wrote it, with the answer and errors Apollo Gateway's planner path gives;
  * anything else still goes through the planner.
  */
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { buildSchema, GraphQLError, parse } from 'graphql';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeSupergraph } from './compose.js';
 import { loadConfig } from './config.js';
 import { startGateway, type RunningGateway } from './gateway.js';
-import { createLogger } from './logger.js';
 import { singleSubgraphOf, supergraphRouting } from './single-subgraph.js';
 
 const FINANCIAL_SDL = `
@@ -87,11 +87,14 @@ describe('singleSubgraphOf', () => {
 });
 
 describe('through the gateway', () => {
-  const logger = createLogger('silent');
+  // Info lines are kept to see which path answered (pass-through.ts logs `passThrough: true`).
+  const logLines: { msg?: string; passThrough?: boolean }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
   const received: { subgraph: string; query: string }[] = [];
   let financial: ApolloServer;
   let users: ApolloServer;
   let gateway: RunningGateway;
+  let financialUrl: string;
 
   const recorder = (subgraph: string) => ({
     async requestDidStart({ request }: { request: { query?: string } }) {
@@ -103,6 +106,20 @@ describe('through the gateway', () => {
     const res = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
     return { status: res.status, body: (await res.json()) as { data?: any; errors?: any[] } };
   }
+
+  const usersSubgraph = (...plugins: ApolloServerPlugin[]) =>
+    new ApolloServer({
+      schema: buildSubgraphSchema({
+        typeDefs: parse(`
+          extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+          type Query { watchlist: Watchlist! }
+          type Watchlist { name: String! instruments: [Instrument!]! }
+          type Instrument @key(fields: "symbol") { symbol: String! }
+        `),
+        resolvers: { Query: { watchlist: () => ({ name: 'tech', instruments: [{ symbol: 'AAPL' }] }) } } as never,
+      }),
+      plugins: [ApolloServerPluginInlineTraceDisabled(), ...plugins],
+    });
 
   beforeAll(async () => {
     financial = new ApolloServer({
@@ -126,19 +143,9 @@ describe('through the gateway', () => {
       }),
       plugins: [ApolloServerPluginInlineTraceDisabled(), recorder('financial')],
     });
-    users = new ApolloServer({
-      schema: buildSubgraphSchema({
-        typeDefs: parse(`
-          extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
-          type Query { watchlist: Watchlist! }
-          type Watchlist { name: String! instruments: [Instrument!]! }
-          type Instrument @key(fields: "symbol") { symbol: String! }
-        `),
-        resolvers: { Query: { watchlist: () => ({ name: 'tech', instruments: [{ symbol: 'AAPL' }] }) } } as never,
-      }),
-      plugins: [ApolloServerPluginInlineTraceDisabled(), recorder('users')],
-    });
+    users = usersSubgraph(recorder('users'));
     const f = await startStandaloneServer(financial, { listen: { port: 0, host: '127.0.0.1' } });
+    financialUrl = `${f.url}graphql`;
     const u = await startStandaloneServer(users, { listen: { port: 0, host: '127.0.0.1' } });
     gateway = await startGateway(loadConfig({ GATEWAY_PORT: '0', FACADE_URL: `${f.url}graphql`, USERS_URL: `${u.url}graphql`, LOG_LEVEL: 'silent' }), { logger });
   });
@@ -164,6 +171,69 @@ describe('through the gateway', () => {
     expect(r.body.errors).toEqual([
       { message: 'symbol BAD is refused', path: ['bars'], extensions: { code: 'BAD_USER_INPUT', field: 'symbol', serviceName: 'financial' } },
     ]);
+  });
+
+  const passedThrough = () => logLines.filter((l) => l.msg === 'graphql request' && l.passThrough === true).length;
+
+  it("answers a POSTed single-subgraph query with the subgraph's own bytes", async () => {
+    const body = JSON.stringify({ query: `query($s: String!) { instrument(symbol: $s) { symbol price } bars(symbol: $s) { close } }`, variables: { s: 'AAPL' } });
+    const ask = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), text: await r.text() }));
+    const before = passedThrough();
+    const direct = await ask(financialUrl);
+    const through = await ask(gateway.url);
+    expect(through).toEqual(direct);
+    expect(passedThrough()).toBe(before + 1);
+  });
+
+  it("rewrites a refused request's errors as the planner path does: the subgraph's status, serviceName, no data", async () => {
+    const query = `query($s: String!) { bars(symbol: $s) { close } }`;
+    const before = passedThrough();
+    const r = await post(query, { s: 42 });
+    expect(passedThrough()).toBe(before + 1);
+    expect(r.status).toBe(400);
+    expect(r.body.data).toBeUndefined();
+    expect(r.body.errors).toHaveLength(1);
+    expect(r.body.errors![0].message).toMatch(/Variable "\$s" got invalid value 42/);
+    expect(r.body.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', serviceName: 'financial' });
+    expect(r.body.errors![0].locations).toBeUndefined();
+  });
+
+  it('leaves GET, extensions and operations it cannot route to Apollo Server, with the same answers', async () => {
+    const query = `{ bars(symbol: "AAPL") { close } }`;
+    const before = passedThrough();
+    const get = await fetch(`${gateway.url}?query=${encodeURIComponent(query)}`, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(await get.json()).toEqual({ data: { bars: [{ close: 1.5 }, { close: 2.5 }] } });
+    const withExtensions = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, extensions: {} }) });
+    expect(await withExtensions.json()).toEqual({ data: { bars: [{ close: 1.5 }, { close: 2.5 }] } });
+    const unknownOperation = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, operationName: 'Nope' }) });
+    expect(unknownOperation.status).toBe(400);
+    expect(((await unknownOperation.json()) as { errors: { message: string }[] }).errors[0]!.message).toMatch(/Unknown operation named "Nope"/);
+    expect(passedThrough()).toBe(before);
+  });
+
+  it('answers 502 SERVICE_UNAVAILABLE naming the subgraph when it cannot be reached', async () => {
+    const doomed = usersSubgraph();
+    const closed = await startStandaloneServer(doomed, { listen: { port: 0, host: '127.0.0.1' } });
+    const { port } = new URL(closed.url);
+    const down = await startGateway(
+      loadConfig({ GATEWAY_PORT: '0', FACADE_URL: financialUrl, USERS_URL: `http://127.0.0.1:${port}/graphql`, LOG_LEVEL: 'silent' }),
+      { logger: pino({ level: 'silent' }) },
+    ).catch((e: Error) => e);
+    // Composition needs both subgraphs: start the gateway first, then stop the users subgraph.
+    expect(down).not.toBeInstanceOf(Error);
+    const gw = down as RunningGateway;
+    try {
+      await doomed.stop();
+      const r = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ watchlist { name } }' }) });
+      expect(r.status).toBe(502);
+      const body = (await r.json()) as { data?: unknown; errors: { message: string; extensions: Record<string, unknown> }[] };
+      expect(body.data).toBeUndefined();
+      expect(body.errors).toHaveLength(1);
+      expect(body.errors[0]!.message).toMatch(new RegExp(`subgraph "users" could not be reached: .*ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
+      expect(body.errors[0]!.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', serviceName: 'users' });
+    } finally {
+      await gw.close();
+    }
   });
 
   it('plans an operation that crosses subgraphs, as before', async () => {

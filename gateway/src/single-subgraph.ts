@@ -197,14 +197,25 @@ export interface SingleSubgraphOptions {
  * Wraps Apollo Gateway as Apollo Server's gateway: operations one subgraph answers whole go to it
  * directly; everything else (and the schema, start-up, composition, polling) is Apollo Gateway's.
  */
-export function singleSubgraphGateway(inner: ApolloGateway, options: SingleSubgraphOptions): GatewayInterface & { readonly passedThrough: number } {
-  let state: { routing: SupergraphRouting; schema: GraphQLSchema; routes: Map<string, string | undefined> } | undefined;
+export interface SingleSubgraphGateway extends GatewayInterface {
+  /** Operations answered by one subgraph without the planner, so far. */
+  readonly passedThrough: number;
+  /**
+   * The subgraph that answers `query` whole (undefined: the planner's), for a caller that sends
+   * it there itself; undefined too when the query does not parse or `operationName` names
+   * another operation (Apollo Server then gives its own error).
+   */
+  routeOf(query: string, operationName: string | undefined): string | undefined;
+}
+
+export function singleSubgraphGateway(inner: ApolloGateway, options: SingleSubgraphOptions): SingleSubgraphGateway {
+  let state: { routing: SupergraphRouting; schema: GraphQLSchema; routes: Map<string, string | undefined>; texts: Map<string, string | undefined> } | undefined;
   let passedThrough = 0;
   const listeners = new Set<SchemaListener>();
 
   const track = ({ apiSchema, coreSupergraphSdl }: { apiSchema: GraphQLSchema; coreSupergraphSdl: string }) => {
     try {
-      state = { routing: supergraphRouting(coreSupergraphSdl), schema: apiSchema, routes: new Map() };
+      state = { routing: supergraphRouting(coreSupergraphSdl), schema: apiSchema, routes: new Map(), texts: new Map() };
     } catch (err) {
       state = undefined;
       options.logger.warn({ err }, 'supergraph not understood for the single-subgraph path; every operation goes through the query planner');
@@ -246,9 +257,31 @@ export function singleSubgraphGateway(inner: ApolloGateway, options: SingleSubgr
     return result;
   };
 
+  const routeOfText = (current: NonNullable<typeof state>, query: string, operationName: string | undefined): string | undefined => {
+    let document: DocumentNode;
+    try {
+      document = parse(query);
+    } catch {
+      return undefined;
+    }
+    const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
+    if (operationName !== undefined && (operation?.kind !== Kind.OPERATION_DEFINITION || operation.name?.value !== operationName)) return undefined;
+    return singleSubgraphOf(current.routing, current.schema, document);
+  };
+
   return {
     get passedThrough() {
       return passedThrough;
+    },
+    routeOf(query, operationName) {
+      const current = state;
+      if (current === undefined) return undefined;
+      const key = `${query}\u0000${operationName ?? ''}`;
+      if (current.texts.has(key)) return current.texts.get(key);
+      const route = routeOfText(current, query, operationName);
+      if (current.texts.size >= ROUTES_KEPT) current.texts.clear();
+      current.texts.set(key, route);
+      return route;
     },
     onSchemaLoadOrUpdate(listener) {
       listeners.add(listener);

@@ -6,6 +6,15 @@
 import type { ServerResponse } from 'node:http';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+const ERRORS_FIRST = '{"errors":';
+const ERRORS_FIRST_BYTES = Buffer.from(ERRORS_FIRST);
+
+function startsWithBytes(body: Uint8Array, prefix: Uint8Array): boolean {
+  if (body.byteLength < prefix.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (body[i] !== prefix[i]) return false;
+  return true;
+}
+
 export class HttpMetrics {
   readonly registry = new Registry();
   private readonly requests = new Counter({
@@ -49,10 +58,10 @@ export class HttpMetrics {
    * first (`{"errors":[…],"data":…}`), so a body that does not start so has none: a large answer
    * is neither scanned nor parsed again.
    */
-  countErrors(body: string): void {
-    if (!body.startsWith('{"errors":')) return;
+  countErrors(body: string | Uint8Array): void {
+    if (typeof body === 'string' ? !body.startsWith(ERRORS_FIRST) : !startsWithBytes(body, ERRORS_FIRST_BYTES)) return;
     try {
-      const parsed = JSON.parse(body) as { errors?: { extensions?: { code?: unknown } }[] };
+      const parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as { errors?: { extensions?: { code?: unknown } }[] };
       for (const e of parsed.errors ?? []) this.errors.inc({ code: typeof e.extensions?.code === 'string' ? e.extensions.code : 'UNKNOWN' });
     } catch {
       // Not JSON: nothing to count.

@@ -10,6 +10,8 @@ export { HttpMetrics } from './http-metrics.js';
 export {
   closeServer,
   createHttpFront,
+  type ForwardedResponse,
+  type ForwardRequest,
   listen,
   MAX_BODY_BYTES,
   NotReady,
