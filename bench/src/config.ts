@@ -43,7 +43,7 @@ export interface BenchConfig {
  */
 export type ResultsTarget = { kind: 'temp' } | { kind: 'save' } | { kind: 'dir'; dir: string } | { kind: 'none' };
 
-export const SCENARIOS = ['loopback', 'ingest', 'cold', 'selective', 'hot', 'concurrent', 'upsert', 'graphql', 'crawler'] as const;
+export const SCENARIOS = ['loopback', 'ingest', 'cold', 'selective', 'hot', 'capacity', 'larger', 'concurrent', 'upsert', 'graphql', 'crawler'] as const;
 
 export const USAGE = `npm run bench [-- options]
 

@@ -6,10 +6,13 @@ import { speedRatio, type Row } from './report.js';
 
 /** The issue's targets by scenario, so a failed scenario still lists its target as not measured. */
 const TARGETS: Record<string, string> = {
-  ingest: '≥ 1.0× pyarrow write_dataset',
+  ingest: '≥ 1.5× pyarrow write_dataset + fsync',
   cold: '≥ 1.0× pyarrow reading the same Parquet',
   selective: "bytes read ≤ 2× the selected rows' share",
   hot: '≥ 1.0× pyarrow serving an in-memory table',
+  larger: '≥ 2.0× the peer decoding the same Parquet',
+  capacity: '≥ 50% of the loopback TCP ceiling',
+  upsert: '≥ 1.5× the peer read-merge-rewrite',
   graphql: 'p99 < 25 ms',
 };
 

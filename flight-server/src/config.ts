@@ -29,6 +29,16 @@ export interface FlightServerConfig extends OperationsConfig {
   cacheBytes: number;
   /** Keep an uncompressed Arrow IPC copy of each data file for full reads (FLIGHT_IPC_TIER). */
   ipcTier: boolean;
+  /**
+   * INGEST_PARQUET: 'background' acknowledges a DoPut once its rows are durable as Arrow IPC and
+   * encodes Parquet afterwards; 'inline' (default, for now) encodes before the commit. Background
+   * needs the IPC tier and local mode (DATA_URL and CATALOG_URL encode inline).
+   */
+  ingestParquet: 'background' | 'inline';
+  /** INGEST_PENDING_MB in bytes: IPC bytes waiting for their Parquet above which a DoPut waits. */
+  ingestPendingBytes: number;
+  /** FLIGHT_TEST_ENCODE_DELAY_MS, tests only: pause before encoding each pending file (widens the crash window). */
+  testEncodeDelayMs: number;
   /** DoGet on node:http2 directly ('http2', no copy of bodies) or through grpc-js (FLIGHT_DOGET_TRANSPORT). */
   doGetTransport: 'http2' | 'grpc-js';
   /** FLIGHT_CHECKPOINT_EVERY: a catalog checkpoint follows every version that is a multiple of this. */
@@ -149,6 +159,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     outputBatchRows: integer(env, 'FLIGHT_BATCH_ROWS', 65_536, 1),
     cacheBytes: integer(env, 'CACHE_MB', 512, 0, 1024 * 1024) * MiB,
     ipcTier: boolean(env, 'FLIGHT_IPC_TIER', true),
+    ingestParquet: oneOf(env, 'INGEST_PARQUET', ['background', 'inline'] as const, 'inline'),
+    ingestPendingBytes: integer(env, 'INGEST_PENDING_MB', 1024, 1, 1024 * 1024) * MiB,
+    testEncodeDelayMs: integer(env, 'FLIGHT_TEST_ENCODE_DELAY_MS', 0, 0, 3_600_000),
     doGetTransport: oneOf(env, 'FLIGHT_DOGET_TRANSPORT', ['http2', 'grpc-js'] as const, 'http2'),
     checkpointEvery: integer(env, 'FLIGHT_CHECKPOINT_EVERY', 100, 1, 1_000_000),
     compactFiles: integer(env, 'FLIGHT_COMPACT_FILES', 16, 0, 1_000_000),

@@ -48,5 +48,5 @@ export async function dogetHot(run: BenchRun): Promise<void> {
   });
   run.target('≥ 1.0× pyarrow serving an in-memory table', (r) => r >= 1);
 
-  await dogetHotNode(run, fdUrl, peerSide);
+  await dogetHotNode(run, fdUrl);
 }

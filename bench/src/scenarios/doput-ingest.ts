@@ -38,6 +38,12 @@ export async function doputIngest(run: BenchRun): Promise<void> {
     if (acked !== n) notes.push(`rep ${i + 1}: PutResult says rows=${String(acked)}, sent ${n}`);
     if (i > 0) await run.action(url, 'drop_dataset', { name });
   }
+  // INGEST_PARQUET=background acknowledges before Parquet exists; list_files waits for it, so the
+  // peer (which reads flightdeck's Parquet files) and the later scenarios start from whole files.
+  const mode = process.env.INGEST_PARQUET === 'background' ? 'background' : 'inline';
+  const listStarted = performance.now();
+  await run.action(url, 'list_files', { dataset: DATASET });
+  const listSeconds = (performance.now() - listStarted) / 1000;
   const d = await run.describe();
   if (d.rows !== n) throw new Error(`after DoPut, describe_dataset(${DATASET}) reports ${d.rows} rows, expected ${n}`);
   run.meta.flightdeckDataset = { rows: d.rows, bytes: d.bytes, partitions: d.partitions.length, files: d.partitions.reduce((k, p) => k + p.files, 0) };
@@ -67,9 +73,12 @@ export async function doputIngest(run: BenchRun): Promise<void> {
     notes: [
       ...notes,
       'Timed from the DoPut call to its PutResult (flightdeck: committed; peer: write_dataset done and every file and directory fsynced). GB/s of Arrow bytes sent.',
+      mode === 'background'
+        ? `flightdeck INGEST_PARQUET=background: acknowledged once the rows are durable as Arrow IPC (written and fsynced); Parquet encoded afterwards (list_files waited ${listSeconds.toFixed(1)} s after the last rep for the last Parquet of \`${DATASET}\`).`
+        : 'flightdeck INGEST_PARQUET=inline (the default): Parquet encoded and fsynced before the commit.',
     ],
   });
-  run.target('≥ 1.0× pyarrow write_dataset', (r) => r >= 1);
+  run.target('≥ 1.5× pyarrow write_dataset + fsync', (r) => r >= 1.5);
 
   await doputIngestNode(run, url, peerSide);
 }

@@ -44,4 +44,5 @@ export async function upsert(run: BenchRun): Promise<void> {
     target: null,
     notes,
   });
+  run.target('≥ 1.5× the peer read-merge-rewrite', (r) => r >= 1.5);
 }

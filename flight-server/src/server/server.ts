@@ -26,6 +26,9 @@ export interface RunningFlightServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How long DoGets cut at the end of the grace period may take to deliver their status before they are reset. */
+const CUT_LAST_WORD_MS = 1000;
+
 /** Builds the gRPC server and binds it; resolves once it listens. */
 export async function startFlightServer(deps: FlightServerDeps): Promise<RunningFlightServer> {
   const { config, logger } = deps;
@@ -44,11 +47,15 @@ export async function startFlightServer(deps: FlightServerDeps): Promise<Running
       err ? reject(err) : resolve(bound),
     );
   });
-  if (config.doGetTransport === 'http2' && !routeDoGetOverHttp2(server, {
-      doGet: flight.DoGet as grpc.handleServerStreamingCall<Ticket, FlightData>,
-      maxMessageBytes: config.maxMessageBytes,
-      deserialize: definition.DoGet.requestDeserialize as (bytes: Buffer) => Ticket,
-    })) {
+  const routed =
+    config.doGetTransport === 'http2'
+      ? routeDoGetOverHttp2(server, {
+          doGet: flight.DoGet as grpc.handleServerStreamingCall<Ticket, FlightData>,
+          maxMessageBytes: config.maxMessageBytes,
+          deserialize: definition.DoGet.requestDeserialize as (bytes: Buffer) => Ticket,
+        })
+      : null;
+  if (config.doGetTransport === 'http2' && routed === null) {
     logger.warn('DoGet stays on grpc-js: its HTTP/2 servers are not where this version expects them');
   }
   if (!gate.auth.enabled) {
@@ -82,14 +89,22 @@ export async function startFlightServer(deps: FlightServerDeps): Promise<Running
         health.shutdown();
         gate.beginShutdown();
         await new Promise<void>((resolve) => {
-          const cut = () => {
+          let cutting = false;
+          const cut = (lastWordMs: number) => {
             clearTimeout(timer);
+            if (cutting) return;
+            cutting = true;
             if (gate.openCalls > 0) logger.warn({ openCalls: gate.openCalls, graceMs }, 'shutdown: cutting the calls still open');
-            server.forceShutdown();
-            resolve();
+            // DoGets get a status that says why before the connections go; a stalled reader gets a reset.
+            const message = `the server shut down before this DoGet finished (grace period ${graceMs} ms); read it again, from another replica if there is one`;
+            void (routed?.cut(message, lastWordMs) ?? Promise.resolve()).then(() => {
+              server.forceShutdown();
+              resolve();
+            });
           };
-          const timer = setTimeout(cut, graceMs);
-          cutNow = cut;
+          // No grace (FLIGHT_SHUTDOWN_GRACE_MS=0) means no last word either.
+          const timer = setTimeout(() => cut(Math.min(CUT_LAST_WORD_MS, graceMs)), graceMs);
+          cutNow = () => cut(0);
           server.tryShutdown(() => {
             clearTimeout(timer);
             resolve();

@@ -2,7 +2,7 @@
  * Graceful shutdown (close(graceMs)): DoPuts still receiving are aborted with nothing committed,
  * running DoGets finish within the grace period or are cut at its end.
  */
-import { connect } from 'node:http2';
+import { connect, constants } from 'node:http2';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FlightError, pathDescriptor } from '@flightdeck/proto';
@@ -94,7 +94,8 @@ describe('shutdown', () => {
     const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(450);
     expect(took).toBeLessThan(3000);
-    await closed; // the stream was cut
+    await closed; // the stream was cut: reset (CANCEL), not left to the connection's end
+    expect(req.rstCode).toBe(constants.NGHTTP2_CANCEL);
     session.destroy();
     await rm(t.dir, { recursive: true, force: true });
   });

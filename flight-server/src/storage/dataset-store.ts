@@ -48,13 +48,15 @@ import {
 } from '@flightdeck/contract';
 import { IngestBuffer } from './write/ingest.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { manifestBytes, manifestRows, type FileEntry, type Manifest } from './manifest.js';
+import { isPending, manifestBytes, manifestRows, type FileEntry, type Manifest } from './manifest.js';
 import { rowGroupStats } from './io/parquet-io.js';
 import { ParquetReader, type ParquetIoStats } from './io/parquet-reader.js';
 import { IpcTierRangeReader } from './io/ipc-tier-ranges.js';
 import { DataFiles, type DataFilesOptions } from './object-store/data-files.js';
 import type { DiskCacheStats } from './object-store/disk-cache.js';
 import { ParquetEncoderPool } from './write/parquet-encoder-pool.js';
+import { ParquetBackfill } from './write/parquet-backfill.js';
+import { PendingParquetReader } from './write/pending-parquet-reader.js';
 import type { ReadPlan, ReadSlice, SliceData } from './read/read-plan.js';
 import { IpcCache, type CacheStats } from './io/ipc-cache.js';
 import { planRead, readSlice, type ReadOptions } from './read/reader.js';
@@ -78,6 +80,16 @@ export interface StoreOptions extends ReadOptions, DataFilesOptions {
   catalogUrl?: string | null;
   /** Attempts of a commit that keeps losing races to other processes' writers before ABORTED (default 32). */
   commitAttempts?: number;
+  /**
+   * INGEST_PARQUET: 'background' acknowledges a DoPut once its IPC copies are durable and encodes
+   * Parquet afterwards (write/parquet-backfill.ts; local mode with the IPC tier only); 'inline'
+   * (default here) encodes before the commit.
+   */
+  ingestParquet?: 'background' | 'inline';
+  /** INGEST_PENDING_MB in bytes: IPC bytes waiting for Parquet above which a DoPut waits (default 1 GiB). */
+  ingestPendingBytes?: number;
+  /** Test only (FLIGHT_TEST_ENCODE_DELAY_MS): pause before encoding each pending file. */
+  testEncodeDelayMs?: number;
 }
 
 /** Rows one background merge may hold (and one merged file may have). */
@@ -88,6 +100,8 @@ const RETENTION_CHECK_MS = 3600_000;
 const COMMIT_ATTEMPTS = 32;
 /** With a shared catalog, files no version names are deleted only once this old: another process may be about to commit them. */
 const SHARED_SWEEP_GRACE_MS = 3600_000;
+/** How long list_files waits for the Parquet files of the version it lists. */
+const LIST_FILES_ENCODE_WAIT_MS = 300_000;
 
 export interface PutOutcome {
   rows: number;
@@ -118,6 +132,10 @@ export class DatasetStore {
   private readonly windows = new HeldWindows();
   private readonly keys: KeyLister;
   private readonly encoder: ParquetEncoderPool;
+  /** Encodes pending files' Parquet (local mode; null in shared mode, which writes Parquet inline). */
+  private readonly backfill: ParquetBackfill | null;
+  /** Whether a DoPut commits pending files (write-ahead ingest). */
+  private readonly deferParquet: boolean;
   /** Each durable commit (and drop) of this process, announced to followers. */
   readonly commits: CommitFeed;
 
@@ -128,12 +146,38 @@ export class DatasetStore {
     /** Where data files live: DATA_DIR, or DATA_URL's object store read through the disk tier. */
     private readonly files: DataFiles,
   ) {
-    this.parquet = new ParquetReader(files.source);
+    const local = files.store.local && !catalogBackend.shared;
+    const pendingReader = local ? new PendingParquetReader(files.source, options.dataDir, options.rowGroupRows) : null;
+    this.parquet = pendingReader ?? new ParquetReader(files.source);
     this.tier = new IpcTierRangeReader(files.source);
     this.keys = new KeyLister(this.parquet, files.source);
     this.cache = new IpcCache(options.cacheBytes);
     this.encoder = new ParquetEncoderPool(options.encoderThreads);
     this.commits = new CommitFeed(log);
+    // Kept in local mode whatever INGEST_PARQUET says: files left pending by a crash still need their Parquet.
+    this.backfill = pendingReader && new ParquetBackfill(
+      {
+        manifest: (name) => this.manifest(name),
+        dataPrefix: (name) => this.dataPrefix(name),
+        underMaintenanceLock: (name, work) => this.maintenanceLocks.run(name, work),
+        pending: (path) => pendingReader.markPending(path),
+        settled: (path) => pendingReader.markWritten(path),
+      },
+      {
+        dataDir: options.dataDir,
+        store: files.store,
+        source: files.source,
+        encoder: this.encoder,
+        rowGroupRows: options.rowGroupRows,
+        maxPendingBytes: options.ingestPendingBytes ?? 1024 * 1024 * 1024,
+        // One core fewer than the encoder pool: DoPuts and reads keep a core while it catches up.
+        concurrency: Math.max(1, this.encoder.size - 1),
+        delayMs: options.testEncodeDelayMs ?? 0,
+        waitMs: LIST_FILES_ENCODE_WAIT_MS,
+        log,
+      },
+    );
+    this.deferParquet = this.backfill !== null && options.ipcTier && options.ingestParquet === 'background';
   }
 
   /** Opens a data directory, discarding whatever a crash interrupted. */
@@ -250,6 +294,7 @@ export class DatasetStore {
       return [];
     });
     if (removed.length > 0) this.log.warn({ dataset: name, files: removed.length }, 'removed files no committed version names');
+    this.backfill?.enqueue(name, catalog.current, catalog.current.files);
   }
 
   listDatasets(): Manifest[] {
@@ -364,7 +409,7 @@ export class DatasetStore {
 
   async describe(name: string, version: number | null = null): Promise<DatasetDescription & { oldest_version: number }> {
     const m = await this.manifestAt(name, version);
-    return { ...describeManifest(m), oldest_version: this.catalog(name).oldestVersion };
+    return { ...describeManifest(this.backfill?.withEncodedSizes(name, m) ?? m), oldest_version: this.catalog(name).oldestVersion };
   }
 
   /**
@@ -393,7 +438,8 @@ export class DatasetStore {
           await files.sync();
           const removed = change.removed ?? new Set<string>();
           if (signal?.aborted) throw new StorageError('ABORTED', 'the stream was cancelled before its commit; nothing was committed');
-          const next = await catalog.commit(change, base.version);
+          const next = await catalog.commit(this.withSwaps(name, base, change), base.version);
+          this.backfill?.committed(name, next);
           if (removed.size > 0) this.cache.retire(this.dataPrefix(name), [...removed]);
           this.announce(name, next, change);
           this.scheduler?.afterCommit(name);
@@ -421,11 +467,23 @@ export class DatasetStore {
     });
   }
 
+  /** `change` plus the swap of the base's pending files whose Parquet is written since (write-ahead ingest). */
+  private withSwaps(name: string, base: Manifest, change: StoreChange): StoreChange {
+    const swaps = this.backfill?.swapsFor(name, base, change.removed);
+    if (!swaps || swaps.added.length === 0) return change;
+    return { ...change, removed: new Set([...(change.removed ?? []), ...swaps.removed]), added: [...(change.added ?? []), ...swaps.added] };
+  }
+
   /**
    * Commits a DoPut stream as one new version, or nothing. The schema is the stream's; it must
    * match the dataset's (or fixes it when the dataset has none yet).
    */
   async put(name: string, schema: Schema, batches: AsyncIterable<RecordBatch>, signal?: AbortSignal): Promise<PutOutcome> {
+    if (this.deferParquet) {
+      this.manifest(name); // NOT_FOUND before any wait
+      // Back-pressure: the stream is not read while the encoder is too far behind.
+      await this.backfill!.admit(signal);
+    }
     const before = this.manifest(name);
     const target = this.targetSchema(before, schema);
     const buffer = new IngestBuffer(target, before, { maxStreamBytes: this.options.maxPutBytes });
@@ -455,7 +513,7 @@ export class DatasetStore {
           // Encoding runs in worker threads: the next partition is merged meanwhile.
           const rows = newRows;
           writes.push(
-            files.write(base, key, merged).then((entry) => {
+            files.write(base, key, merged, { deferParquet: this.deferParquet }).then((entry) => {
               if (rows) written.set(entry.path, rows);
               return entry;
             }),
@@ -466,6 +524,7 @@ export class DatasetStore {
       },
       signal,
     );
+    if (this.deferParquet) this.backfill!.enqueue(name, next, next.files.filter((f) => f.addedIn === next.version));
     return { rows: buffer.rows, version: next.version, partitions: [...buffer.partitions.keys()].sort() };
   }
 
@@ -521,7 +580,14 @@ export class DatasetStore {
 
   /** Exactly the Parquet files of a version (the current one when `asOf` is null), as absolute file:// URLs. */
   async listFiles(name: string, asOf: number | null): Promise<{ version: number; files: ListedFile[] }> {
-    return listedFiles(await this.manifestAt(name, asOf), (path) => this.files.store.url(join(this.dataPrefix(name), path)));
+    const m = await this.manifestAt(name, asOf);
+    // Only Parquet files are listed: the version's pending ones are waited for.
+    return listedFiles(this.backfill ? await this.backfill.withParquet(name, m) : m, (path) => this.files.store.url(join(this.dataPrefix(name), path)));
+  }
+
+  /** Resolves once no pending file waits for its Parquet (tests, shutdown). */
+  parquetIdle(): Promise<void> {
+    return this.backfill?.idle() ?? Promise.resolve();
   }
 
   /** Distinct values of the first key column, sorted, from the files' recorded keys (not their rows). */
@@ -542,8 +608,10 @@ export class DatasetStore {
   async readFiles(m: Manifest, files: FileEntry[], schema: Schema): Promise<RecordBatch[]> {
     const out: RecordBatch[] = [];
     for (const f of files) {
-      const ipc = await this.parquet.readIpc(join(this.dataPrefix(m.name), f.path));
-      for (const b of tableFromIPC(ipc).batches) out.push(conformBatch(b, schema));
+      // On local disk the IPC copy decodes for nothing (and is all a pending file has).
+      const copy = f.ipc && (this.files.store.local || isPending(f)) ? tableFromIPC(await this.files.source.readAll(join(this.dataPrefix(m.name), f.ipc.path))) : null;
+      const table = copy && copy.numRows === f.rows ? copy : tableFromIPC(await this.parquet.readIpc(join(this.dataPrefix(m.name), f.path)));
+      for (const b of table.batches) out.push(conformBatch(b, schema));
     }
     return out;
   }
@@ -670,6 +738,7 @@ export class DatasetStore {
       this.parquet.forgetUnder(prefix);
       this.tier.forgetUnder(prefix);
       this.keys.forget(name);
+      this.backfill?.forget(name);
       if (!this.files.store.local) await this.removeObjectsOf(name);
       this.commits.emit({ kind: 'drop', dataset: name });
       await rm(trash, { recursive: true, force: true });
@@ -782,6 +851,7 @@ export class DatasetStore {
   /** Stops background maintenance and the encoder threads, and waits for catalog checkpoints being written (the store stays readable). */
   async close(): Promise<void> {
     await this.scheduler?.close();
+    await this.backfill?.close();
     await this.lease?.close();
     await Promise.all([...this.catalogs.values()].map((c) => c.close()));
     await Promise.all([...this.syncing.values()].map((s) => s.done));

@@ -48,8 +48,20 @@ export const fileEntrySchema = z.object({
   ipc: z.object({ path: z.string(), bytes: z.number().int().nonnegative() }).nullable().optional(),
   /** The version that added the file (absent in manifests written before the version log). */
   addedIn: z.number().int().nonnegative().optional(),
+  /**
+   * Set when the version that added the file was acknowledged with only its IPC copy durable: the
+   * Parquet file at `path` is encoded in the background (write/parquet-backfill.ts), and a later
+   * version swaps the entry for the same one without the marker and with the Parquet size (while
+   * set, `bytes` is the IPC copy's size). Absent: the Parquet file exists.
+   */
+  pending: z.literal(true).optional(),
 });
 export type FileEntry = z.infer<typeof fileEntrySchema>;
+
+/** Whether only the file's IPC copy exists yet (its Parquet file is still being encoded). */
+export function isPending(f: Pick<FileEntry, 'pending'>): boolean {
+  return f.pending === true;
+}
 
 /** What made a version; `retention` is a partition leaving by the dataset's retention. */
 export const OPERATIONS = ['create', 'put', 'delete_range', 'compact', 'evolve_schema', 'set_retention', 'retention'] as const;

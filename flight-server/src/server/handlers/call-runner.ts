@@ -22,8 +22,12 @@ export interface HandlerContext {
   locations: EndpointLocations;
 }
 
-/** A call the client cancelled or whose deadline passed: CANCELLED or DEADLINE_EXCEEDED, else undefined. */
-export function interrupted(call: { cancelled: boolean; getDeadline(): grpc.Deadline }): FlightError | undefined {
+/**
+ * A call cut by a shutdown (UNAVAILABLE), the client cancelled (CANCELLED) or whose deadline passed
+ * (DEADLINE_EXCEEDED), else undefined.
+ */
+export function interrupted(call: { cancelled: boolean; cut?: boolean; getDeadline(): grpc.Deadline }): FlightError | undefined {
+  if (call.cut === true) return new FlightError('UNAVAILABLE', 'the server shut down before the call finished; it was cut at the end of the grace period');
   if (deadlineOf(call) <= Date.now()) return new FlightError('DEADLINE_EXCEEDED', 'the call outlived its deadline; its work was stopped');
   if (call.cancelled) return new FlightError('CANCELLED', 'the client cancelled the call');
   return undefined;
@@ -64,6 +68,9 @@ export function serverStreamHandler<Req, Res>(
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const log = new CallLog(ctx.logger, rpc, ctx.gate);
+    // Open until the stream closes, not when the handler hands over its last message: a graceful
+    // stop waits for (or warns about) a slow reader still taking the end of the stream.
+    log.openUntil(streamClosed(call));
     Promise.resolve()
       .then(() => {
         ctx.gate.admit(log, call, rpc);
@@ -77,4 +84,10 @@ export function serverStreamHandler<Req, Res>(
         (err: unknown) => call.emit('error', log.finish(err)),
       );
   };
+}
+
+/** Resolves when the call's stream has closed (grpc-js's Writable, or the HTTP/2 stream of http2-doget.ts). */
+function streamClosed(call: { destroyed: boolean; once(event: 'close', listener: () => void): unknown }): Promise<void> {
+  if (call.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => call.once('close', resolve));
 }

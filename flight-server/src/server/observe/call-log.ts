@@ -25,6 +25,8 @@ export interface CallObserver {
   started(call: CallLog): void;
   /** `status` is the gRPC status name (OK, INVALID_ARGUMENT, ...). */
   finished(call: CallLog, status: string, seconds: number): void;
+  /** After finished, once the call's stream has closed (at once for a call without one, see openUntil). */
+  closed?(call: CallLog): void;
 }
 
 export class CallLog {
@@ -38,6 +40,7 @@ export class CallLog {
   bytes = 0;
   private readonly started = performance.now();
   private outcome: { status: FlightServiceError | undefined } | undefined;
+  private transportClosed: Promise<void> | undefined;
 
   constructor(
     root: Logger,
@@ -50,6 +53,15 @@ export class CallLog {
 
   get finished(): boolean {
     return this.outcome !== undefined;
+  }
+
+  /**
+   * The observer hears that the call closed only once `closed` resolves: a stream's handler is done
+   * when it hands HTTP/2 its last message, but the stream is open (and a graceful stop must wait
+   * for it) until the client has taken those bytes and the status.
+   */
+  openUntil(closed: Promise<void>): void {
+    this.transportClosed = closed;
   }
 
   /** Logs the call's outcome; returns the status error to send when it failed. Later calls repeat the first outcome. */
@@ -67,7 +79,7 @@ export class CallLog {
     if (err === undefined) {
       this.outcome = { status: undefined };
       this.log.info({ ...line, status: 'OK' }, `${this.rpc} ok`);
-      this.observer?.finished(this, 'OK', seconds);
+      this.notifyObserver('OK', seconds);
       return undefined;
     }
     const status = toServiceError(err);
@@ -80,7 +92,15 @@ export class CallLog {
     } else {
       this.log.info({ ...line, status: name, error: status.details }, `${this.rpc} refused: ${status.details}`);
     }
-    this.observer?.finished(this, name, seconds);
+    this.notifyObserver(name, seconds);
     return status;
+  }
+
+  private notifyObserver(status: string, seconds: number): void {
+    const observer = this.observer;
+    if (!observer) return;
+    observer.finished(this, status, seconds);
+    if (this.transportClosed === undefined) observer.closed?.(this);
+    else void this.transportClosed.then(() => observer.closed?.(this));
   }
 }

@@ -75,6 +75,7 @@ export class CallGate implements CallObserver {
     return this.#limits.followMaxPending ?? 1000;
   }
 
+  /** Calls not yet closed: a stream counts until the client has its last bytes and the status. */
   get openCalls(): number {
     return this.#open.size;
   }
@@ -140,7 +141,6 @@ export class CallGate implements CallObserver {
   }
 
   finished(log: CallLog, status: string, seconds: number): void {
-    this.#open.delete(log);
     const peer = this.#admitted.get(log);
     if (peer !== undefined) {
       this.#admitted.delete(log);
@@ -149,6 +149,11 @@ export class CallGate implements CallObserver {
       else this.#perPeer.set(peer, n);
     }
     this.#metrics.callFinished({ rpc: log.rpc, action: log.action, status, seconds, rows: log.rows, bytes: log.bytes });
+  }
+
+  /** The call's stream has closed too: only now is it no longer open for a graceful stop. */
+  closed(log: CallLog): void {
+    this.#open.delete(log);
     if (this.#open.size === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];

@@ -30,23 +30,41 @@ export interface DoGetRoute {
   deserialize: (bytes: Buffer) => Ticket;
 }
 
-export function routeDoGetOverHttp2(server: grpc.Server, route: DoGetRoute): boolean {
+/** The DoGet streams this route serves, for a shutdown that must end the ones still open. */
+export interface RoutedDoGets {
+  /**
+   * Ends every open DoGet with UNAVAILABLE and `message` (after the bytes already handed to
+   * HTTP/2, which are flow-controlled as the trailers are not). Resolves once all are closed, or
+   * `lastWordMs` later: a client that stalled then loses its connection when the server forces
+   * the shutdown, which gRPC clients report as UNAVAILABLE.
+   */
+  cut(message: string, lastWordMs: number): Promise<void>;
+}
+
+export function routeDoGetOverHttp2(server: grpc.Server, route: DoGetRoute): RoutedDoGets | null {
   const servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-  if (!(servers instanceof Map) || servers.size === 0) return false;
+  if (!(servers instanceof Map) || servers.size === 0) return null;
   const targets = [...servers.keys()].map((h2server) => ({ h2server, listeners: h2server.listeners('stream') as StreamHandler[] }));
-  if (targets.some((t) => t.listeners.length !== 1)) return false;
+  if (targets.some((t) => t.listeners.length !== 1)) return null;
+  const open = new Set<Http2DoGetCall>();
   for (const { h2server, listeners } of targets) {
     const grpcJs = listeners[0]!;
     h2server.removeListener('stream', grpcJs);
     h2server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number) => {
       if (headers[':path'] === DO_GET_PATH && headers[':method'] === 'POST' && takes(headers)) {
-        serveDoGet(stream, headers, route);
+        serveDoGet(stream, headers, route, open);
       } else {
         grpcJs.call(h2server, stream, headers, flags);
       }
     });
   }
-  return true;
+  return {
+    // The open DoGets: handler running, or the client still taking the last bytes.
+    cut: async (message, lastWordMs) => {
+      const calls = [...open];
+      await Promise.all(calls.map((call) => call.cutForShutdown(message, lastWordMs)));
+    },
+  };
 }
 
 function takes(headers: IncomingHttpHeaders): boolean {
@@ -61,7 +79,7 @@ function takes(headers: IncomingHttpHeaders): boolean {
  * before a whole message (or carries two) is UNIMPLEMENTED, and the compressed flag under the
  * identity encoding is read as uncompressed.
  */
-function serveDoGet(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, route: DoGetRoute): void {
+function serveDoGet(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, route: DoGetRoute, open: Set<Http2DoGetCall>): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let refused = false;
@@ -95,6 +113,8 @@ function serveDoGet(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rou
     // refused after authentication, exactly as on grpc-js.
     const request = route.deserialize(body.subarray(5));
     const call = new Http2DoGetCall(stream, headers, request);
+    open.add(call);
+    call.once('close', () => open.delete(call));
     route.doGet(call as unknown as grpc.ServerWritableStream<Ticket, FlightData>);
   });
 }
@@ -129,6 +149,8 @@ function parseDeadline(value: string | string[] | undefined): Date | number {
 class Http2DoGetCall extends EventEmitter {
   readonly metadata: grpc.Metadata;
   cancelled = false;
+  /** Ended by the server's shutdown rather than by the client (see cutForShutdown). */
+  cut = false;
   private readonly deadline: Date | number;
   private ended = false;
 
@@ -219,6 +241,20 @@ class Http2DoGetCall extends EventEmitter {
       this.stream.sendTrailers({ 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(message) });
     });
     this.stream.end();
+  }
+
+  /** See RoutedDoGets.cut. The handler sees the call cancelled and stops writing. */
+  cutForShutdown(message: string, lastWordMs: number): Promise<void> {
+    if (this.stream.closed || this.stream.destroyed) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
+    this.cut = true;
+    this.cancel(grpc.status.UNAVAILABLE, message);
+    // A client that has not taken the status by then is left to the connection's close (the
+    // caller forces it): no RST_STREAM of our own. CANCEL reaches pyarrow as KeyboardInterrupt
+    // (Arrow's Cancelled status), REFUSED_STREAM as "never ran"; a dropped connection is UNAVAILABLE.
+    let timer: NodeJS.Timeout | undefined;
+    const lastWord = new Promise<void>((resolve) => (timer = setTimeout(resolve, lastWordMs)));
+    return Promise.race([closed, lastWord]).finally(() => clearTimeout(timer));
   }
 
   private cancel(code: grpc.status, message: string): void {

@@ -82,7 +82,8 @@ export function nextManifest(base: Manifest, change: Change, committedAt: string
     fields: change.fields ?? base.fields,
     addedColumns: change.addedColumns ?? base.addedColumns,
     retention: change.retention !== undefined ? change.retention : (base.retention ?? null),
-    files: withFiles(base.files, change.removed ?? new Set(), (change.added ?? []).map((f) => ({ ...f, addedIn: version }))),
+    // A file swapped for its encoded self keeps the version that added its rows.
+    files: withFiles(base.files, change.removed ?? new Set(), (change.added ?? []).map((f) => ({ ...f, addedIn: f.addedIn ?? version }))),
   };
 }
 
@@ -97,7 +98,8 @@ export function recordOf(base: Manifest | null, next: Manifest, removed: Readonl
     committedAt: next.committedAt,
     operation: next.operation,
     ...(metaChanged ? { meta } : {}),
-    added: next.files.filter((f) => !basePaths.has(f.path)),
+    // A version that swaps a pending file for its encoded self removes and adds the same path.
+    added: next.files.filter((f) => !basePaths.has(f.path) || removed.has(f.path)),
     removed: [...removed].filter((p) => basePaths.has(p)).sort(),
   };
 }

@@ -3,6 +3,20 @@ import { IpcCache } from './ipc-cache.js';
 
 const bytes = (n: number) => new Uint8Array(n);
 
+/** One pass over `keys` through lookup(), as a full scan asks for its files; how many were hits. */
+async function scan(cache: IpcCache, keys: string[], size: number): Promise<{ hits: number; cached: string[] }> {
+  const before = cache.stats().hits;
+  const cached: string[] = [];
+  for (const k of keys) {
+    const got = cache.lookup(k, size, async () => bytes(size));
+    if (got) {
+      await got;
+      cached.push(k);
+    }
+  }
+  return { hits: cache.stats().hits - before, cached };
+}
+
 describe('IpcCache', () => {
   it('counts hits and misses and evicts the least recently used entry past its capacity', () => {
     const cache = new IpcCache(100);
@@ -19,6 +33,73 @@ describe('IpcCache', () => {
     const cache = new IpcCache(10);
     cache.set('big', bytes(11));
     expect(cache.stats().entries).toBe(0);
+    expect(cache.lookup('big', 11, async () => bytes(11))).toBeUndefined();
+  });
+
+  it('keeps a stable part of a cyclic scan larger than itself, where LRU would never hit', async () => {
+    const cache = new IpcCache(100);
+    const keys = Array.from({ length: 10 }, (_, i) => `f${i}`);
+    const first = await scan(cache, keys, 20);
+    expect(first).toEqual({ hits: 0, cached: keys.slice(0, 5) });
+    for (let pass = 0; pass < 4; pass++) {
+      // The five kept on the first pass are hits every time; the other five are read around the cache.
+      expect(await scan(cache, keys, 20)).toEqual({ hits: 5, cached: keys.slice(0, 5) });
+    }
+    expect(cache.stats()).toMatchObject({ entries: 5, bytes: 100, evictions: 0, hits: 20, misses: 30, notAdmitted: 25 });
+  });
+
+  it('lets in what is asked for again once what it holds went unused', async () => {
+    const cache = new IpcCache(100);
+    const old = Array.from({ length: 10 }, (_, i) => `old${i}`);
+    await scan(cache, old, 20);
+    await scan(cache, old, 20);
+    const fresh = ['new0', 'new1'];
+    // First miss: no room, and nothing known of these keys.
+    expect((await scan(cache, fresh, 20)).cached).toEqual([]);
+    // Second miss: used more recently than anything cached, so it takes the oldest entries' room.
+    expect((await scan(cache, fresh, 20)).cached).toEqual(fresh);
+    expect(await scan(cache, fresh, 20)).toEqual({ hits: 2, cached: fresh });
+    expect(cache.stats()).toMatchObject({ entries: 5, bytes: 100, evictions: 2 });
+    expect(cache.get('old0')).toBeUndefined();
+    expect(cache.get('old4')).toBeDefined();
+  });
+
+  it('shares one load of a cold entry among concurrent readers', async () => {
+    const cache = new IpcCache(100);
+    let loads = 0;
+    let finish!: (v: Uint8Array) => void;
+    const load = () => {
+      loads++;
+      return new Promise<Uint8Array>((resolve) => (finish = resolve));
+    };
+    const a = cache.lookup('k', 10, load)!;
+    const b = cache.lookup('k', 10, load)!;
+    const c = cache.getOrLoad('k', load);
+    finish(bytes(10));
+    const [va, vb, vc] = await Promise.all([a, b, c]);
+    expect(loads).toBe(1);
+    expect(vb).toBe(va);
+    expect(vc).toBe(va);
+    expect(cache.stats()).toMatchObject({ entries: 1, bytes: 10, misses: 1 });
+  });
+
+  it('holds room for admitted loads in progress, so concurrent admissions stay within capacity', async () => {
+    const cache = new IpcCache(100);
+    const pending: ((v: Uint8Array) => void)[] = [];
+    const load = () => new Promise<Uint8Array>((resolve) => pending.push(resolve));
+    const admitted = ['a', 'b', 'c'].map((k) => cache.lookup(k, 40, load));
+    expect(admitted.map((p) => p !== undefined)).toEqual([true, true, false]);
+    for (const resolve of pending) resolve(bytes(40));
+    await Promise.all(admitted);
+    expect(cache.stats()).toMatchObject({ entries: 2, bytes: 80, notAdmitted: 1 });
+  });
+
+  it('returns what getOrLoad loaded even when it keeps none of it', async () => {
+    const cache = new IpcCache(50);
+    await cache.getOrLoad('a', async () => bytes(40));
+    const value = await cache.getOrLoad('b', async () => bytes(40));
+    expect(value.byteLength).toBe(40);
+    expect(cache.stats()).toMatchObject({ entries: 1, bytes: 40, notAdmitted: 1 });
   });
 
   it('retires the entries of files a commit took out, or of a whole dataset', () => {
@@ -32,5 +113,18 @@ describe('IpcCache', () => {
     cache.retire('/d/bars', ['*']);
     expect(cache.stats().entries).toBe(1);
     expect(cache.stats().bytes).toBe(1);
+  });
+
+  it('does not keep a load that finishes after its file was retired', async () => {
+    const cache = new IpcCache(1000);
+    const key = IpcCache.key('/d/bars/date=1/f1.parquet', ['<ipc-tier>'], null);
+    let finish!: (v: Uint8Array) => void;
+    const loading = cache.lookup(key, 10, () => new Promise<Uint8Array>((resolve) => (finish = resolve)))!;
+    cache.retire('/d/bars', ['date=1/f1.parquet']);
+    finish(bytes(10));
+    expect((await loading).byteLength).toBe(10);
+    expect(cache.stats()).toMatchObject({ entries: 0, bytes: 0 });
+    // Its room is free again.
+    expect(cache.lookup('other', 1000, async () => bytes(1000))).toBeDefined();
   });
 });

@@ -1,9 +1,9 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bool, DateDay, Dictionary, Float32, Int32, makeData, makeVector, RecordBatch, Schema, Table, tableFromIPC, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
+import { Bool, DateDay, Dictionary, Float32, Int32, makeData, makeVector, MessageReader, RecordBatch, Schema, Table, tableFromIPC, tableToIPC, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IpcTierRangeReader } from './ipc-tier-ranges.js';
+import { FORWARD_READ_BYTES, forwardReads, IpcTierRangeReader } from './ipc-tier-ranges.js';
 import { decodeKeyRuns, encodeKeyRuns, joinTouching, KEY_RUNS_METADATA, keyRunsOf, rowRangesOf } from './key-runs.js';
 
 const SYMBOLS = Array.from({ length: 37 }, (_, i) => `K${String(i).padStart(2, '0')}`);
@@ -53,6 +53,17 @@ async function writeTier(path: string, batch: RecordBatch, batchRows: number, wi
   const slices: RecordBatch[] = [];
   for (let s = 0; s < batch.numRows; s += batchRows) slices.push(new RecordBatch(schema, batch.slice(s, Math.min(batch.numRows, s + batchRows)).data));
   await writeFile(path, tableToIPC(new Table(schema, slices), 'stream'));
+}
+
+/** How many IPC messages a piece of a stream holds. */
+function messagesIn(bytes: Uint8Array): number {
+  const reader = new MessageReader(bytes);
+  let n = 0;
+  for (let m = reader.readMessage(); m; m = reader.readMessage()) {
+    reader.readMessageBody(m.bodyLength);
+    n++;
+  }
+  return n;
 }
 
 const rowsOf = (batches: RecordBatch[], columns: string[]) =>
@@ -176,18 +187,47 @@ describe('IpcTierRangeReader', () => {
     expect(rowsOf([(await reader.readRows(path, 5, 9, ['ratio', 'symbol']))!], ['ratio', 'symbol'])).toEqual(rowsOf([batch.slice(5, 9)], ['ratio', 'symbol']));
   });
 
-  it('gives the stored messages one at a time for forwarding', async () => {
+  it('gives the stored messages for forwarding in reads of whole messages, holding about two reads', async () => {
     const reader = new IpcTierRangeReader();
     const path = join(dir, 'tier.arrows');
-    const opened = (await reader.openMessages(path))!;
-    expect(opened.schema.fields.map((f) => f.name)).toEqual(columns);
-    const chunks: Uint8Array[] = [];
-    for await (const m of opened.messages()) chunks.push(m);
-    // A dictionary message, then one message per stored batch of 50 rows.
-    expect(chunks).toHaveLength(1 + Math.ceil(batch.numRows / 50));
-    // Behind a schema message they are the file's stream again.
-    const schemaMessage = tableToIPC(new Table(batch.schema, []), 'stream').subarray(0, -8); // without end-of-stream
-    const stream = new Uint8Array(Buffer.concat([schemaMessage, ...chunks]));
-    expect(rowsOf(tableFromIPC(stream).batches, columns)).toEqual(all);
+    const messages = 1 + Math.ceil(batch.numRows / 50); // a dictionary, then one per stored batch of 50 rows
+    for (const readBytes of [FORWARD_READ_BYTES, 3000, 1]) {
+      const opened = (await reader.openMessages(path, readBytes))!;
+      expect(opened.schema.fields.map((f) => f.name)).toEqual(columns);
+      const held = { now: 0, peak: 0, hold: (n: number) => (held.peak = Math.max(held.peak, (held.now += n))), release: (n: number) => (held.now -= n) };
+      const chunks: Uint8Array[] = [];
+      for await (const m of opened.messages(held)) chunks.push(m);
+      const counts = chunks.map(messagesIn);
+      expect(counts.reduce((a, b) => a + b, 0), `${readBytes}`).toBe(messages);
+      // Each read is at most readBytes, or one message larger than that.
+      chunks.forEach((c, i) => expect(c.byteLength <= readBytes || counts[i] === 1, `${readBytes}`).toBe(true));
+      if (readBytes === FORWARD_READ_BYTES) expect(chunks).toHaveLength(1);
+      if (readBytes === 1) expect(chunks).toHaveLength(messages);
+      expect(held.now).toBe(0);
+      const largest = Math.max(...chunks.map((c) => c.byteLength));
+      expect(held.peak).toBeLessThanOrEqual(2 * Math.max(readBytes, largest));
+      // Behind a schema message they are the file's stream again.
+      const schemaMessage = tableToIPC(new Table(batch.schema, []), 'stream').subarray(0, -8); // without end-of-stream
+      const stream = new Uint8Array(Buffer.concat([schemaMessage, ...chunks]));
+      expect(rowsOf(tableFromIPC(stream).batches, columns)).toEqual(all);
+    }
+  });
+
+  it('lets go of what it read when the consumer stops early', async () => {
+    const reader = new IpcTierRangeReader();
+    const held = { now: 0, hold: (n: number) => (held.now += n), release: (n: number) => (held.now -= n) };
+    const opened = (await reader.openMessages(join(dir, 'tier.arrows'), 1))!;
+    for await (const m of opened.messages(held)) {
+      expect(m.byteLength).toBeGreaterThan(0);
+      expect(held.now).toBeGreaterThan(0);
+      break;
+    }
+    expect(held.now).toBe(0);
+  });
+
+  it('cuts reads at message ends', () => {
+    expect(forwardReads(10, [20, 30, 40, 100, 110], 25)).toEqual([[10, 30], [30, 40], [40, 100], [100, 110]]);
+    expect(forwardReads(10, [], 25)).toEqual([]);
+    expect(forwardReads(0, [5, 10], 100)).toEqual([[0, 10]]);
   });
 });

@@ -63,6 +63,9 @@ interface BatchAt {
 interface TierDirectory {
   schemaHeader: Uint8Array;
   schema: Schema;
+  /** Where the messages after the schema start, and where each of them ends, to the last record batch. */
+  messagesStart: number;
+  messageEnds: number[];
   /** Null when the file records none (keyless data): reads by key are then not possible. */
   runs: KeyRuns | null;
   /** Null when some column has a type this reader does not slice: reads by rows are then not possible. */
@@ -73,11 +76,45 @@ interface TierDirectory {
   decodedDictionaries: Map<number, Map<number, Vector>>;
 }
 
-/** A tier file opened for forwarding: its stored schema and its messages, read one at a time. */
+/** Counts bytes held (HeldWindows of read-window.ts). */
+export interface HeldBytes {
+  hold(bytes: number): void;
+  release(bytes: number): void;
+}
+
+/** A tier file opened for forwarding: its stored schema and its messages, read in large pieces. */
 export interface TierMessages {
   schema: Schema;
-  /** Each dictionary and record batch message as encapsulated IPC bytes, in file order. */
-  messages(): AsyncGenerator<Uint8Array>;
+  /**
+   * The dictionary and record batch messages, in file order, as encapsulated IPC bytes: each
+   * yield is one read of whole consecutive messages (about FORWARD_READ_BYTES, or one message
+   * when it is larger). The buffers read and not yet passed on are counted in `held`.
+   */
+  messages(held?: HeldBytes): AsyncGenerator<Uint8Array>;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Bytes of a tier file read at once when its messages are forwarded: large sequential reads,
+ * and one read ahead while the consumer sends the last, so a stream holds about twice this.
+ */
+export const FORWARD_READ_BYTES = 4 * MiB;
+
+/** [from, to) byte ranges of whole consecutive messages, each at most `limit` unless one message is larger. */
+export function forwardReads(start: number, ends: readonly number[], limit: number): [number, number][] {
+  const out: [number, number][] = [];
+  let from = start;
+  let to = start;
+  for (const end of ends) {
+    if (end - from > limit && to > from) {
+      out.push([from, to]);
+      from = to;
+    }
+    to = end;
+  }
+  if (to > from) out.push([from, to]);
+  return out;
 }
 
 export class IpcTierRangeReader {
@@ -182,23 +219,49 @@ export class IpcTierRangeReader {
   }
 
   /**
-   * The file's messages for forwarding as they are, one read at a time (a stored batch is the
-   * most held); undefined when it is not a tier file this reader understands.
+   * The file's messages for forwarding as they are, read in pieces of whole messages (see
+   * {@link TierMessages}); undefined when it is not a tier file this reader understands.
    */
-  async openMessages(path: string): Promise<TierMessages | undefined> {
+  async openMessages(path: string, readBytes = FORWARD_READ_BYTES): Promise<TierMessages | undefined> {
     const dir = await this.directory(path);
     if (!dir) return undefined;
-    const read = (position: number, length: number) => this.read0(path, position, length);
+    const reads = forwardReads(dir.messagesStart, dir.messageEnds, readBytes);
+    const open = () => this.source.open(path);
+    const read = async (fh: FileHandle, [from, to]: [number, number]) => {
+      const bytes = await this.read(fh, from, to - from);
+      if (bytes.byteLength < to - from) throw new Error(`tier file ${path} ends at ${from + bytes.byteLength}, before its message ending at ${to}`);
+      return bytes;
+    };
     return {
       schema: dir.schema,
-      async *messages() {
-        let sentDictionaries = 0;
-        for (const batch of dir.batches) {
-          // Dictionary messages are kept as header/body pairs.
-          for (; sentDictionaries < batch.dictionaries.length; sentDictionaries += 2) {
-            yield concatBytes(batch.dictionaries[sentDictionaries]!, batch.dictionaries[sentDictionaries + 1]!);
+      async *messages(held?: HeldBytes) {
+        if (reads.length === 0) return;
+        const fh = await open();
+        const sizeOf = ([from, to]: [number, number]) => to - from;
+        let holding = 0;
+        const start = (i: number) => {
+          holding += sizeOf(reads[i]!);
+          held?.hold(sizeOf(reads[i]!));
+          const p = read(fh, reads[i]!);
+          // Awaited in turn; a failure while the consumer is away is not an unhandled rejection.
+          p.catch(() => undefined);
+          return p;
+        };
+        let next: Promise<Uint8Array> | undefined = start(0);
+        try {
+          for (let i = 0; i < reads.length; i++) {
+            const bytes = await (next ?? start(i));
+            next = undefined;
+            // Read ahead only what keeps the two within twice readBytes (a stream's read window).
+            if (i + 1 < reads.length && sizeOf(reads[i]!) <= readBytes && sizeOf(reads[i + 1]!) <= readBytes) next = start(i + 1);
+            yield bytes;
+            holding -= bytes.byteLength;
+            held?.release(bytes.byteLength);
           }
-          yield concatBytes(batch.at.header, await read(batch.at.bodyOffset, batch.at.bodyLength));
+        } finally {
+          await next?.catch(() => undefined);
+          held?.release(holding);
+          await fh.close();
         }
       },
     };
@@ -270,10 +333,15 @@ export class IpcTierRangeReader {
     const layouts = schema.fields.map((f) => layoutOf(f.type));
     const batches: BatchAt[] = [];
     const dictionaries: Uint8Array[] = [];
-    let offset = first.bodyOffset + first.bodyLength;
+    const messagesStart = first.bodyOffset + first.bodyLength;
+    const messageEnds: number[] = [];
+    let offset = messagesStart;
     let firstRow = 0;
     for (let at = await this.messageAt(fh, offset); at; at = await this.messageAt(fh, offset)) {
       offset = at.bodyOffset + at.bodyLength;
+      // Forwarded as they lie in the file: only dictionaries and record batches.
+      if (!at.message.isDictionaryBatch() && !at.message.isRecordBatch()) return null;
+      messageEnds.push(offset);
       if (at.message.isDictionaryBatch()) {
         dictionaries.push(at.header, await this.read(fh, at.bodyOffset, at.bodyLength));
       } else if (at.message.isRecordBatch()) {
@@ -284,9 +352,13 @@ export class IpcTierRangeReader {
       }
     }
     if (runs && firstRow !== runs.rows) return null;
+    const lastBatch = batches.at(-1);
     return {
       schemaHeader: first.header,
       schema,
+      messagesStart,
+      // Dictionaries after the last record batch are not forwarded.
+      messageEnds: lastBatch ? messageEnds.filter((end) => end <= lastBatch.at.bodyOffset + lastBatch.at.bodyLength) : [],
       runs,
       layouts: layouts.some((l) => l === null) ? null : (layouts as BufferLayout[]),
       batches,
@@ -371,16 +443,6 @@ export class IpcTierRangeReader {
     header.set(prefix);
     header.set(metadata, 8);
     return { header, message, bodyOffset: offset + 8 + metadataLength, bodyLength: Number(message.bodyLength) };
-  }
-
-  /** `length` bytes at `position` of the file at `path`, opened for this read. */
-  private async read0(path: string, position: number, length: number): Promise<Uint8Array> {
-    const fh = await this.source.open(path);
-    try {
-      return await this.read(fh, position, length);
-    } finally {
-      await fh.close();
-    }
   }
 
   private async read(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {

@@ -119,8 +119,9 @@ function neededSchema(m: Manifest, q: ReadQuery): Schema {
 
 /**
  * A file's rows as whole Arrow IPC, when that costs a stream nothing of its own: already in the
- * hot cache, or small enough to be read once into it (once, however many streams ask at a time).
- * Undefined otherwise: the file is then streamed a message or a window at a time.
+ * hot cache, or small enough to be read once into it (once, however many streams ask at a time)
+ * and let in by its admission rule. Undefined otherwise: the file is then streamed in pieces of
+ * messages or a window at a time, so a scan larger than the cache reads around it.
  */
 async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[], rowBytes: number): Promise<Uint8Array | undefined> {
   const share = ctx.cache.capacityBytes / CACHE_SHARE;
@@ -130,12 +131,13 @@ async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[
     // Keyed by the Parquet file, so retiring that file drops this entry too.
     const key = IpcCache.key(path, ['<ipc-tier>'], null);
     if (tier.bytes > share) return ctx.cache.get(key);
-    return ctx.cache.getOrLoad(key, () => ctx.tier.readWhole(join(ctx.datasetDir, tier.path)));
+    return ctx.cache.lookup(key, tier.bytes, () => ctx.tier.readWhole(join(ctx.datasetDir, tier.path)));
   }
   const rowGroups = s.rowGroups.length === s.file.rowGroups.length ? null : s.rowGroups;
   const key = IpcCache.key(path, columns, rowGroups);
-  if (s.estimatedRows * rowBytes > share) return ctx.cache.get(key);
-  return ctx.cache.getOrLoad(key, () => ctx.parquet.readIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) }));
+  const bytes = s.estimatedRows * rowBytes;
+  if (bytes > share) return ctx.cache.get(key);
+  return ctx.cache.lookup(key, bytes, () => ctx.parquet.readIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) }));
 }
 
 /** The file's IPC tier copy, when the read wants every row and exactly the columns it holds. */
@@ -148,7 +150,8 @@ function forwardableTier(s: SelectedFile, columns: string[]): { path: string; by
 
 /**
  * The selected files' IPC messages, file by file: whole from the hot cache, else the tier copy's
- * stored messages one at a time, else windows of decoded rows re-encoded.
+ * stored messages in large reads (counted in the read windows held), else windows of decoded
+ * rows re-encoded.
  */
 async function* forwardFiles(ctx: ReadContext, m: Manifest, q: ReadQuery, selected: SelectedFile[], schema: Schema, plan: WindowPlan): AsyncGenerator<Uint8Array> {
   const columns = schema.fields.map((f) => f.name);
@@ -164,7 +167,7 @@ async function* forwardFiles(ctx: ReadContext, m: Manifest, q: ReadQuery, select
     const tier = forwardableTier(s, columns);
     const messages = tier ? await ctx.tier.openMessages(join(ctx.datasetDir, tier.path)) : undefined;
     if (messages && sameSchema(messages.schema, schema)) {
-      yield* messages.messages();
+      yield* messages.messages(ctx.windows);
       continue;
     }
     for await (const w of fileWindows(ctx, m, q, s, schema, plan.windows.get(s)!)) yield tableToIPC(new Table(schema, [w]), 'stream');

@@ -6,10 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
 import { encodeKeyRuns, KEY_RUNS_METADATA, keyRunsOf } from '../io/key-runs.js';
-import { ipcCopyPath, type FileEntry, type Manifest } from '../manifest.js';
+import { ipcCopyPath, type FileEntry, type Manifest, type RowGroupStats } from '../manifest.js';
 import type { DataFiles } from '../object-store/data-files.js';
 import type { ParquetEncoderPool } from './parquet-encoder-pool.js';
-import { encodeParquetFile } from '../io/parquet-io.js';
+import { encodeParquetFile, rowGroupStats } from '../io/parquet-io.js';
 
 export class DataFileWriter {
   private readonly written: string[] = [];
@@ -24,15 +24,20 @@ export class DataFileWriter {
     private readonly encoder: ParquetEncoderPool,
   ) {}
 
-  /** Writes a batch sorted by key then time as one file of `partition`. */
-  async write(m: Pick<Manifest, 'timeColumn' | 'keyColumns'>, partition: string, batch: RecordBatch): Promise<FileEntry> {
+  /**
+   * Writes a batch sorted by key then time as one file of `partition`. With `deferParquet` (and
+   * an IPC tier) only the IPC copy is written and the entry is `pending`: its statistics come from
+   * the batch, the Parquet file is encoded later (parquet-backfill.ts).
+   */
+  async write(m: Pick<Manifest, 'timeColumn' | 'keyColumns'>, partition: string, batch: RecordBatch, opts: { deferParquet?: boolean } = {}): Promise<FileEntry> {
     const fileName = `part-${Date.now().toString(36)}-${randomUUID()}.parquet`;
     const key = `${this.prefix}/${partition}/${fileName}`;
-    const out = await encodeParquetFile(batch, {
-      rowGroupRows: this.rowGroupRows,
-      timeColumn: m.timeColumn,
-      keyColumn: m.keyColumns[0] ?? null,
-    }, this.encoder);
+    const stats = { rowGroupRows: this.rowGroupRows, timeColumn: m.timeColumn, keyColumn: m.keyColumns[0] ?? null };
+    if (opts.deferParquet && this.ipcBatchRows > 0) {
+      const ipc = await this.writeIpcTier(ipcCopyPath(`${partition}/${fileName}`), batch, m.keyColumns[0]);
+      return { path: `${partition}/${fileName}`, partition, rows: batch.numRows, bytes: ipc.bytes, ...fileStats(rowGroupStats(batch, stats)), columns: batch.schema.fields.map((f) => f.name), ipc, pending: true };
+    }
+    const out = await encodeParquetFile(batch, stats, this.encoder);
     this.written.push(key);
     await this.files.put(key, out.body);
     const ipc = this.ipcBatchRows > 0 ? await this.writeIpcTier(ipcCopyPath(`${partition}/${fileName}`), batch, m.keyColumns[0]) : null;
@@ -86,4 +91,15 @@ export class DataFileWriter {
   async discard(): Promise<void> {
     await this.files.store.delete(this.written).catch(() => undefined);
   }
+}
+
+/** A file's time and key ranges from its row groups' statistics. */
+function fileStats(rowGroups: RowGroupStats[]): Pick<FileEntry, 'minTimeNs' | 'maxTimeNs' | 'minKey' | 'maxKey' | 'rowGroups'> {
+  let min = BigInt(rowGroups[0]?.minTimeNs ?? 0);
+  let max = BigInt(rowGroups[0]?.maxTimeNs ?? 0);
+  for (const g of rowGroups) {
+    if (BigInt(g.minTimeNs) < min) min = BigInt(g.minTimeNs);
+    if (BigInt(g.maxTimeNs) > max) max = BigInt(g.maxTimeNs);
+  }
+  return { minTimeNs: min.toString(), maxTimeNs: max.toString(), minKey: rowGroups[0]?.minKey ?? null, maxKey: rowGroups.at(-1)?.maxKey ?? null, rowGroups };
 }

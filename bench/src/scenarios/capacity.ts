@@ -1,0 +1,106 @@
+/**
+ * Server capacity, hot: flightdeck with its cache filled (as in doget-hot.ts), read by a client that
+ * only counts bytes (count-bytes-client.ts: node:http2, no decoding, the largest windows), against
+ * the loopback TCP ceiling of the same run. The loopback row is taken from the run when that
+ * scenario ran, else measured here the same way. Target: at least half the ceiling.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlightClient, pathDescriptor } from '@flightdeck/proto';
+import { DATASET } from '../bench-data.js';
+import type { BenchRun } from '../bench-run.js';
+import { formatBytes, side } from '../report.js';
+import type { Rep } from '../stats.js';
+
+interface CountedRep {
+  seconds: number;
+  bytes: number;
+  cpuSeconds: number;
+}
+
+/** The loopback ceiling's reps: the earlier row of this run, or measured now with bench/loopback.py. */
+function loopbackReps(run: BenchRun): { reps: Rep[]; source: string } {
+  const row = run.rows.find((r) => r.id === 'loopback' && r.fd !== null);
+  if (row?.fd) return { reps: row.fd.reps, source: 'the loopback row of this run' };
+  const { python, root } = run.paths;
+  const out = execFileSync(
+    python,
+    [join(root, 'bench', 'loopback.py'), '--bytes', String(run.cfg.loopbackBytes), '--reps', String(run.cfg.loopbackReps)],
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const { reps } = JSON.parse(out) as { reps: { seconds: number; bytes: number }[] };
+  return { reps: reps.map((r) => ({ seconds: r.seconds, rows: 0, bytes: r.bytes })), source: 'bench/loopback.py, run by this scenario' };
+}
+
+export async function capacity(run: BenchRun): Promise<void> {
+  const fdUrl = run.fdUrl();
+  // Fill the cache as the hot scenario does (a no-op when it already ran).
+  await run.get(fdUrl, { path: [DATASET] });
+  await run.get(fdUrl, { path: [DATASET] });
+  const client = new FlightClient(fdUrl);
+  let tickets: string[];
+  try {
+    const info = await client.getFlightInfo(pathDescriptor(DATASET));
+    tickets = info.endpoint.map((e) => Buffer.from(e.ticket!.ticket).toString('base64'));
+  } finally {
+    client.close();
+  }
+  const { root } = run.paths;
+  const reps = run.cfg.reps.hot;
+  const before = await run.cacheStats();
+  const cpu0 = serverCpuSeconds(run.fd!.pid);
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'src', 'count-bytes-client.ts'), fdUrl, String(reps + 1), ...tickets], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+    timeout: 30 * 60_000,
+  });
+  const serverCpu = serverCpuSeconds(run.fd!.pid) - cpu0;
+  const after = await run.cacheStats();
+  // The first repetition warms the client (JIT, connection) and is not counted.
+  const counted = (JSON.parse(out) as { reps: CountedRep[] }).reps.slice(1);
+  const fdSide = side(
+    'flightdeck, warm cache (byte-counting node:http2 client)',
+    counted.map((r) => ({ seconds: r.seconds, rows: run.gen.data.rows, bytes: r.bytes })),
+  );
+  const ceiling = loopbackReps(run);
+  const ceilingSide = side('loopback TCP (Python sockets, one stream)', ceiling.reps);
+  const ratio = fdSide.rates.gbps.median / ceilingSide.rates.gbps.median;
+  const notes = [
+    `Bytes are HTTP/2 DATA bytes (gRPC framing and FlightData protobuf included), not Arrow buffers; ${formatBytes(counted[0]?.bytes ?? 0)} per scan. Ceiling: ${ceiling.source}.`,
+    `Client CPU per scan ${median(counted.map((r) => r.cpuSeconds)).toFixed(2)} s; flightdeck CPU ${(serverCpu / (reps + 1)).toFixed(2)} s per scan (all ${reps + 1} scans).`,
+  ];
+  if (before && after && after.misses > before.misses) notes.push(`flightdeck missed its cache ${after.misses - before.misses} times during these scans.`);
+  run.record({
+    id: 'capacity',
+    title: 'Server capacity, hot, byte-counting client vs loopback TCP',
+    kind: 'throughput',
+    fd: fdSide,
+    peer: ceilingSide,
+    ratio,
+    target: null,
+    notes,
+    cells: {
+      fd: `${fdSide.rates.gbps.median.toFixed(2)} GB/s${fdSide.rates.gbps.n > 1 ? ` (${fdSide.rates.gbps.min.toFixed(2)}–${fdSide.rates.gbps.max.toFixed(2)})` : ''}`,
+      peer: `${ceilingSide.rates.gbps.median.toFixed(2)} GB/s (loopback TCP)`,
+    },
+  });
+  run.target('≥ 50% of the loopback TCP ceiling', (r) => r >= 0.5);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[s.length >> 1]!;
+}
+
+/** utime + stime of a process from /proc (Linux), in seconds; 0 elsewhere. */
+function serverCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
