@@ -75,16 +75,9 @@ export class IpcCache {
    * reads it some other way, without holding it whole.
    */
   lookup(key: string, bytes: number, load: () => Promise<Uint8Array>): Promise<Uint8Array> | undefined {
-    const hit = this.touch(key);
-    if (hit) return Promise.resolve(hit);
-    const pending = this.loading.get(key);
-    if (pending) {
-      this.hits++;
-      return pending.value;
-    }
-    this.misses++;
-    const previous = this.history.get(key);
-    this.remember(key, ++this.clock);
+    const found = this.find(key);
+    if ('value' in found) return found.value;
+    const { previous } = found;
     if (!this.makeRoom(bytes, previous)) {
       this.notAdmitted++;
       return undefined;
@@ -98,17 +91,27 @@ export class IpcCache {
    * kept when the admission rule lets it in; it is returned either way.
    */
   async getOrLoad(key: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const found = this.find(key);
+    if ('value' in found) return found.value;
+    return this.startLoad(key, load, 0, found.previous);
+  }
+
+  /**
+   * A kept entry, or a load in progress (both count as hits); else the miss is counted and
+   * remembered, and the key's previous use (for the admission rule) answered.
+   */
+  private find(key: string): { value: Promise<Uint8Array> } | { previous: number | undefined } {
     const hit = this.touch(key);
-    if (hit) return hit;
+    if (hit) return { value: Promise.resolve(hit) };
     const pending = this.loading.get(key);
     if (pending) {
       this.hits++;
-      return pending.value;
+      return { value: pending.value };
     }
     this.misses++;
     const previous = this.history.get(key);
     this.remember(key, ++this.clock);
-    return this.startLoad(key, load, 0, previous);
+    return { previous };
   }
 
   /** Keeps `value` under `key` as the most recently used entry, evicting the least recent ones. */
