@@ -12,6 +12,7 @@ import { DATASET } from '../bench-data.js';
 import type { BenchRun } from '../bench-run.js';
 import { formatBytes, side } from '../report.js';
 import type { Rep } from '../stats.js';
+import { measureLoopback } from './loopback.js';
 
 interface CountedRep {
   seconds: number;
@@ -23,14 +24,7 @@ interface CountedRep {
 function loopbackReps(run: BenchRun): { reps: Rep[]; source: string } {
   const row = run.rows.find((r) => r.id === 'loopback' && r.fd !== null);
   if (row?.fd) return { reps: row.fd.reps, source: 'the loopback row of this run' };
-  const { python, root } = run.paths;
-  const out = execFileSync(
-    python,
-    [join(root, 'bench', 'loopback.py'), '--bytes', String(run.cfg.loopbackBytes), '--reps', String(run.cfg.loopbackReps)],
-    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const { reps } = JSON.parse(out) as { reps: { seconds: number; bytes: number }[] };
-  return { reps: reps.map((r) => ({ seconds: r.seconds, rows: 0, bytes: r.bytes })), source: 'bench/loopback.py, run by this scenario' };
+  return { reps: measureLoopback(run), source: 'bench/loopback.py, run by this scenario' };
 }
 
 export async function capacity(run: BenchRun): Promise<void> {

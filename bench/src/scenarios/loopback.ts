@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchRun } from '../bench-run.js';
 import { formatBytes, side } from '../report.js';
+import type { Rep } from '../stats.js';
 
-export async function loopback(run: BenchRun): Promise<void> {
+/** The ceiling's repetitions, measured now with bench/loopback.py (rows 0: bytes only). */
+export function measureLoopback(run: BenchRun): Rep[] {
   const { python, root } = run.paths;
   const out = execFileSync(
     python,
@@ -15,7 +17,11 @@ export async function loopback(run: BenchRun): Promise<void> {
     { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const { reps } = JSON.parse(out) as { reps: { seconds: number; bytes: number }[] };
-  const s = side('loopback TCP (Python sockets, one stream)', reps.map((r) => ({ seconds: r.seconds, rows: 0, bytes: r.bytes })));
+  return reps.map((r) => ({ seconds: r.seconds, rows: 0, bytes: r.bytes }));
+}
+
+export async function loopback(run: BenchRun): Promise<void> {
+  const s = side('loopback TCP (Python sockets, one stream)', measureLoopback(run));
   const g = s.rates.gbps;
   run.record({
     id: 'loopback',
