@@ -19,10 +19,9 @@
  * twice changes nothing.
  */
 import type { GraphQLFormattedError } from 'graphql';
-import type { ForwardedResponse, ForwardRequest } from '@flightdeck/graphql-http';
+import { startsWithErrors, type ForwardedResponse, type ForwardRequest } from '@flightdeck/graphql-http';
 
 const JSON_TYPE = /^application\/(graphql-response\+)?json/i;
-const ERRORS_FIRST = Buffer.from('{"errors":');
 
 export interface PassThroughOptions {
   /** The subgraph answering the query whole (single-subgraph.ts), or undefined. */
@@ -44,12 +43,6 @@ function plainRequest(body: unknown): PlainRequest | undefined {
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return undefined;
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return undefined;
   return { query, operationName: operationName ?? undefined };
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.byteLength < prefix.byteLength) return false;
-  for (let i = 0; i < prefix.byteLength; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
 }
 
 function wellFormedErrors(value: unknown): GraphQLFormattedError[] | undefined {
@@ -111,7 +104,7 @@ export function passThrough(options: PassThroughOptions): PassThrough {
     const ok = status >= 200 && status < 300;
     let answer: ForwardedResponse;
     let errors: GraphQLFormattedError[] = [];
-    if (ok && !startsWith(bytes, ERRORS_FIRST)) {
+    if (ok && !startsWithErrors(bytes)) {
       answer = { status, contentType, body: bytes };
     } else {
       let parsed: { errors?: unknown; data?: unknown };

@@ -9,9 +9,14 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 const ERRORS_FIRST = '{"errors":';
 const ERRORS_FIRST_BYTES = Buffer.from(ERRORS_FIRST);
 
-function startsWithBytes(body: Uint8Array, prefix: Uint8Array): boolean {
-  if (body.byteLength < prefix.byteLength) return false;
-  for (let i = 0; i < prefix.byteLength; i++) if (body[i] !== prefix[i]) return false;
+/**
+ * Whether a complete GraphQL response body carries errors. Apollo Server writes `errors` first
+ * (`{"errors":[…],"data":…}`), so only the first bytes are looked at: a large answer is never scanned.
+ */
+export function startsWithErrors(body: string | Uint8Array): boolean {
+  if (typeof body === 'string') return body.startsWith(ERRORS_FIRST);
+  if (body.byteLength < ERRORS_FIRST_BYTES.byteLength) return false;
+  for (let i = 0; i < ERRORS_FIRST_BYTES.byteLength; i++) if (body[i] !== ERRORS_FIRST_BYTES[i]) return false;
   return true;
 }
 
@@ -59,7 +64,7 @@ export class HttpMetrics {
    * is neither scanned nor parsed again.
    */
   countErrors(body: string | Uint8Array): void {
-    if (typeof body === 'string' ? !body.startsWith(ERRORS_FIRST) : !startsWithBytes(body, ERRORS_FIRST_BYTES)) return;
+    if (!startsWithErrors(body)) return;
     try {
       const parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as { errors?: { extensions?: { code?: unknown } }[] };
       for (const e of parsed.errors ?? []) this.errors.inc({ code: typeof e.extensions?.code === 'string' ? e.extensions.code : 'UNKNOWN' });

@@ -6,7 +6,7 @@
  */
 export { isClientFault, LOG_LEVELS, type LogLevel } from './client-faults.js';
 export { DateTimeScalar, parseDateTime, serializeDateTime } from './date-time.js';
-export { HttpMetrics } from './http-metrics.js';
+export { HttpMetrics, startsWithErrors } from './http-metrics.js';
 export {
   closeServer,
   createHttpFront,
