@@ -27,7 +27,7 @@ import { FlightError } from './errors.js';
 import { decodeFlightData } from './decode.js';
 import { encodeFlightData } from './encode.js';
 import type { FlightData } from './messages.js';
-import { deserializeFlightData, flightDataSize, serializeFlightData } from './wire/flight-data.js';
+import { AssembledFlightData, bodyLengthOf, deserializeFlightData, flightDataSize, serializeFlightData } from './wire/flight-data.js';
 import { pathDescriptor } from './wire/flight-descriptor.js';
 import { decodeSchema, encodeSchema, splitIpcStream } from './wire/ipc-message.js';
 
@@ -133,6 +133,20 @@ describe('encodeFlightData / decodeFlightData', () => {
       expect(new DataView(m.dataHeader.buffer, m.dataHeader.byteOffset).getInt32(0, true)).not.toBe(-1);
       expect(m.dataBody.length).toBe(Message.decode(m.dataHeader).bodyLength);
       expect(m.dataBody.length % 8).toBe(0);
+    }
+  });
+
+  it('bodyLengthOf tells an assembled body\'s length without joining its parts', async () => {
+    const messages = await collect(encodeFlightData(plainTable(10).batches));
+    const batches = messages.filter((m) => m instanceof AssembledFlightData && m.bodyParts !== undefined);
+    expect(batches.length).toBeGreaterThan(0);
+    for (const m of batches as AssembledFlightData[]) {
+      const parts = m.bodyParts;
+      const length = bodyLengthOf(m);
+      expect(m.bodyParts).toBe(parts);
+      expect(length).toBe(Message.decode(m.dataHeader).bodyLength);
+      expect(m.dataBody.length).toBe(length);
+      expect(bodyLengthOf(m)).toBe(length);
     }
   });
 

@@ -58,6 +58,6 @@ export {
   type FlightServiceDefinition,
   type FlightServiceHandlers,
 } from './service-definition.js';
-export { deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData } from './wire/flight-data.js';
+export { bodyLengthOf, deserializeFlightData, flightDataSize, grpcFramedFlightData, serializeFlightData } from './wire/flight-data.js';
 export { cmdDescriptor, pathDescriptor } from './wire/flight-descriptor.js';
 export { decodeSchema, encodeSchema, splitIpcStream, type IpcMessageBytes } from './wire/ipc-message.js';

@@ -165,7 +165,11 @@ export function deserializeFlightData(buf: Buffer): FlightData {
   return msg;
 }
 
-function bodyLengthOf(msg: FlightData): number {
+/**
+ * The body's length without joining an assembled body's parts (reading `dataBody` copies them
+ * into one new buffer: a whole message's bytes only to learn its size).
+ */
+export function bodyLengthOf(msg: FlightData): number {
   return msg instanceof AssembledFlightData && msg.bodyParts !== undefined ? msg.bodyLength : (msg.dataBody?.length ?? 0);
 }
 

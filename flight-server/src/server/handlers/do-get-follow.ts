@@ -15,7 +15,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { Message, type RecordBatch } from 'apache-arrow';
-import { FlightDataEncoder, FlightError, type FlightData, type Ticket } from '@flightdeck/proto';
+import { bodyLengthOf, FlightDataEncoder, FlightError, type FlightData, type Ticket } from '@flightdeck/proto';
 import type { ReadQuery } from '@flightdeck/contract';
 import type { CommitEvent } from '../../storage/commit-feed.js';
 import { batchOf } from '../../storage/kernels/column-data.js';
@@ -155,7 +155,7 @@ export async function followQuery(ctx: HandlerContext, call: grpc.ServerWritable
     const stream = messages();
     try {
       await writeWithBackpressure(call, stream, (msg) => {
-        log.bytes += msg.dataHeader.byteLength + msg.dataBody.byteLength;
+        log.bytes += msg.dataHeader.byteLength + bodyLengthOf(msg);
       }, undefined, cut.signal);
     } finally {
       await stream.return(undefined);

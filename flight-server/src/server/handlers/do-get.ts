@@ -3,7 +3,7 @@
  * transport/http2-doget.ts, which calls this same handler with a stand-in call object.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { encodeFlightData, type FlightData, type Ticket } from '@flightdeck/proto';
+import { bodyLengthOf, encodeFlightData, type FlightData, type Ticket } from '@flightdeck/proto';
 import type { SliceData } from '../../storage/read/read-plan.js';
 import { MAX_BYTES_IN_FLIGHT, writeWithBackpressure } from '../transport/stream-write.js';
 import { forwardIpcStreams } from '../wire/ipc-forward.js';
@@ -24,7 +24,7 @@ function streamReservation(data: SliceData): number {
 }
 
 function dataBytes(m: FlightData): number {
-  return m.dataHeader.byteLength + m.dataBody.byteLength;
+  return m.dataHeader.byteLength + bodyLengthOf(m);
 }
 
 export function doGet(ctx: HandlerContext): grpc.handleServerStreamingCall<Ticket, FlightData> {

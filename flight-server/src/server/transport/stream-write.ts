@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { bodyLengthOf, type FlightData } from '@flightdeck/proto';
 
 /**
  * Bytes of FlightData a stream may have written but not yet flushed to HTTP/2. grpc-js's writable
@@ -10,8 +11,9 @@ export const MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 /** FlightData is weighed by its IPC bytes; other messages are small and counted by Node alone. */
 function defaultSize(message: unknown): number {
   if (typeof message !== 'object' || message === null) return 0;
-  const { dataHeader, dataBody } = message as { dataHeader?: unknown; dataBody?: unknown };
-  return (dataHeader instanceof Uint8Array ? dataHeader.byteLength : 0) + (dataBody instanceof Uint8Array ? dataBody.byteLength : 0);
+  const { dataHeader } = message as { dataHeader?: unknown };
+  if (!(dataHeader instanceof Uint8Array)) return 0;
+  return dataHeader.byteLength + bodyLengthOf(message as FlightData);
 }
 
 /** What the writer needs of a call: grpc-js's object-mode Writable, or any stream with write/drain. */
