@@ -6,6 +6,7 @@ import { Schema, tableFromIPC, type RecordBatch } from 'apache-arrow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BARS_FIELDS, barsSchema, makeBars, price } from '../../test-support/bars.js';
 import { DatasetStore } from './dataset-store.js';
+import { COALESCE_ROWS } from './read/reader.js';
 import { type ReadQuery, wholeDataset } from '@flightdeck/contract';
 
 const silent = { info: () => undefined, warn: () => undefined };
@@ -147,6 +148,44 @@ describe('DatasetStore', () => {
     }
     const some = all.filter((r) => r.symbol === 'B' || r.symbol === 'D');
     expect(await readAll(store, { ...wholeDataset('bars'), symbols: ['D', 'B'], limit: 400 })).toEqual(some.slice(0, 400));
+  });
+
+  it('joins the short runs of a merge or of many small files into batches of COALESCE_ROWS, in order', async () => {
+    await store.createDataset({ name: 'bars', timeColumn: 'ts', keyColumns: ['symbol'], partition: 'day', fields: BARS_FIELDS });
+    // Twenty appends of 50 minutes each, two symbols: files that follow each other in time for
+    // one symbol, and whose keys interleave for both (each file holds a run of each).
+    for (let k = 0; k < 20; k++) {
+      const start = new Date(Date.parse('2024-01-02T00:00:00Z') + k * 50 * 60_000).toISOString();
+      const batch = makeBars({ symbols: ['AAPL', 'MSFT'], start, minutes: 50 });
+      await store.put('bars', batch.schema, from([batch]));
+    }
+    const small = Math.min(COALESCE_ROWS, options(dir).outputBatchRows);
+    const batchesOf = async (query: ReadQuery): Promise<RecordBatch[]> => {
+      const plan = await store.plan(query);
+      const out: RecordBatch[] = [];
+      for (const e of plan.endpoints) {
+        const data = await store.read(e.slice);
+        expect(data.kind).toBe('batches');
+        if (data.kind === 'batches') for await (const b of data.batches) out.push(b);
+      }
+      return out;
+    };
+    // A limit keeps the read off the forwarding path, so rows come through the merge.
+    for (const query of [
+      { ...wholeDataset('bars'), limit: 1_000_000 },
+      { ...wholeDataset('bars'), symbols: ['MSFT'], limit: 1_000_000 },
+    ]) {
+      const batches = await batchesOf(query);
+      const rows = batches.flatMap((b) => [...b].map((r) => r!.toJSON()));
+      const symbols = query.symbols ?? ['AAPL', 'MSFT'];
+      expect(rows).toHaveLength(symbols.length * 1000);
+      expect(rows.map((r) => `${r.symbol} ${r.ts}`)).toEqual(
+        symbols.flatMap((s) => Array.from({ length: 1000 }, (_, m) => `${s} ${Date.parse('2024-01-02T00:00:00Z') + m * 60_000}`)),
+      );
+      // Every batch but the last reaches the join's size (the runs alone are 50 rows).
+      expect(batches.slice(0, -1).every((b) => b.numRows >= small)).toBe(true);
+      expect(batches.length).toBeLessThanOrEqual(Math.ceil(rows.length / small));
+    }
   });
 
   it('commits nothing when a stream fails half way', async () => {
