@@ -196,6 +196,39 @@ describe('Query.datasets and Query.instrument', () => {
     expect(r.data).toEqual({ a: { symbol: 'AAPL' }, n: { symbol: 'NVDA' }, x: null });
   });
 
+  it('reads an instrument\'s series beside its existence check, once, with literal or variable arguments', async () => {
+    const expected = minute.filter((b) => b.symbol === 'MSFT' && b.ts < ns('2024-01-02T14:35:00Z'));
+    const literal = `{ instrument(symbol: "MSFT") { series(dataset: "bars_1m", from: "2024-01-02T14:30:00Z", to: "2024-01-02T14:35:00Z") { ts close } latest(dataset: "bars_1m") { close } } }`;
+    const variables = `query($s: String!, $from: DateTime, $to: DateTime) { instrument(symbol: $s) { series(dataset: "bars_1m", from: $from, to: $to) { ts close } latest(dataset: "bars_1m") { close } } }`;
+    for (const [query, vars] of [
+      [literal, {}],
+      [variables, { s: 'MSFT', from: '2024-01-02T14:30:00Z', to: '2024-01-02T14:35:00Z' }],
+    ] as const) {
+      recorder.reset();
+      const r = await gql(facade, query, vars);
+      expect(r.errors).toBeUndefined();
+      expect(r.data!.instrument.series.close).toEqual(expected.map((b) => b.close));
+      expect(r.data!.instrument.latest.close).toBe(lastOf(minute, 'MSFT').close);
+      const spans = recorder.doGetSpans();
+      // The existence check (key and time only, one row) and the series read, made once and
+      // started before the check had answered.
+      const existence = spans.filter((s) => s.query.limit === 1 && (s.query.columns as string[]).length === 2);
+      const series = spans.filter((s) => s.query.start !== undefined && s.query.end !== undefined);
+      expect(existence).toHaveLength(1);
+      expect(series).toHaveLength(1);
+      expect(series[0]!.started).toBeLessThan(existence[0]!.ended!);
+    }
+    // An unknown symbol: null, no error, though its series read was started.
+    const unknown = await gql(facade, literal.replace('"MSFT"', '"NOPE"'));
+    expect(unknown.errors).toBeUndefined();
+    expect(unknown.data).toEqual({ instrument: null });
+    // A field that may not run (@include / @skip) is not read ahead.
+    recorder.reset();
+    const skipped = await gql(facade, `{ instrument(symbol: "MSFT") { symbol series(dataset: "bars_1m") @include(if: false) { ts } } }`);
+    expect(skipped.data).toEqual({ instrument: { symbol: 'MSFT' } });
+    expect(recorder.doGets()).toEqual([expect.objectContaining({ symbols: ['MSFT'], limit: 1 })]);
+  });
+
   it('serves the federation SDL with Instrument as an entity', async () => {
     const r = await gql(facade, `{ _service { sdl } }`);
     expect(r.data!._service.sdl).toMatch(/type Instrument\s+@key\(fields: "symbol"\)/);

@@ -6,7 +6,7 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { INTERVALS, isInterval } from '@flightdeck/contract';
 import { argumentsFault, DateTimeScalar } from '@flightdeck/graphql-http';
-import { GraphQLScalarType } from 'graphql';
+import { getArgumentValues, GraphQLScalarType, isObjectType, Kind, type GraphQLResolveInfo } from 'graphql';
 import type { Logger } from 'pino';
 import { barShape, barsOfSlice, seriesOfSlice, type Bar, type Series } from './bar-block.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
@@ -129,17 +129,28 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
           const descriptions = await Promise.all(names.map((name) => catalog.describe(name, { fresh: true })));
           return descriptions.map(datasetOf);
         }),
-      instrument: (_: unknown, args: { symbol: string }, ctx: FacadeContext) =>
+      instrument: (_: unknown, args: { symbol: string }, ctx: FacadeContext, info: GraphQLResolveInfo) =>
         guard(args, async (): Promise<InstrumentRef | null> => {
           const symbol = checkSymbol(args.symbol);
-          if (await hasSymbolIn(ctx, defaultDataset, symbol)) return { symbol };
-          const others: string[] = [];
-          for await (const info of flight.listFlights()) {
-            const name = info.flightDescriptor?.path?.[0];
-            if (name !== undefined && name !== defaultDataset && info.totalRecords !== 0) others.push(name);
+          const prefetched = prefetchReads(info, ctx, symbol, defaultDataset);
+          const exists = async (): Promise<boolean> => {
+            if (await hasSymbolIn(ctx, defaultDataset, symbol)) return true;
+            const others: string[] = [];
+            for await (const flightInfo of flight.listFlights()) {
+              const name = flightInfo.flightDescriptor?.path?.[0];
+              if (name !== undefined && name !== defaultDataset && flightInfo.totalRecords !== 0) others.push(name);
+            }
+            const answers = await Promise.all(others.map((name) => hasSymbolIn(ctx, name, symbol)));
+            return answers.some(Boolean);
+          };
+          let found = false;
+          try {
+            found = await exists();
+          } finally {
+            // No read of this request outlives its answer when its children will not run.
+            if (!found) await Promise.allSettled(prefetched);
           }
-          const answers = await Promise.all(others.map((name) => hasSymbolIn(ctx, name, symbol)));
-          return answers.some(Boolean) ? { symbol } : null;
+          return found ? { symbol } : null;
         }),
       bars: (_: unknown, args: RawBarArgs & { symbol: string }, ctx: FacadeContext) =>
         guard(args, async () => barsOfSlice(await ctx.loaders.bars(barArgs(args, defaultDataset), checkSymbol(args.symbol)))),
@@ -171,6 +182,40 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
         guard(args, (): Promise<Bar | null> => ctx.loaders.latest(args.dataset ?? defaultDataset, parent.symbol)),
     },
   };
+}
+
+/**
+ * Starts the reads an `instrument(symbol) { bars / series }` selection will make, beside the
+ * existence check instead of after it: the child resolvers then find them in the request's
+ * loaders (same arguments, same DataLoader key) and no second read is made. Without this a chart's
+ * `instrument { series }` pays two Flight round trips one after the other (the explorer's every
+ * chart and watchlist row). Only plain fields of the selection (no directive) whose arguments
+ * check out are started; anything else is left to its resolver. `latest` is not started: for a symbol that
+ * turns out unknown it probes ever wider windows, several reads for nothing. Returns the reads
+ * started, settled either way, for the caller to wait on when the symbol is unknown.
+ */
+function prefetchReads(info: GraphQLResolveInfo | undefined, ctx: FacadeContext, symbol: string, defaultDataset: string): Promise<unknown>[] {
+  const instrument = info?.schema.getType('Instrument');
+  if (!info || !isObjectType(instrument)) return [];
+  const fields = instrument.getFields();
+  const started: Promise<unknown>[] = [];
+  for (const node of info.fieldNodes) {
+    for (const selection of node.selectionSet?.selections ?? []) {
+      // A field under @skip / @include may not run at all: its resolver reads, if it runs.
+      if (selection.kind !== Kind.FIELD || (selection.directives?.length ?? 0) > 0) continue;
+      const name = selection.name.value;
+      if (name !== 'bars' && name !== 'series') continue;
+      try {
+        const raw = getArgumentValues(fields[name]!, selection, info.variableValues) as RawBarArgs;
+        checkArguments(raw);
+        // Its resolver reports a failure, and an unknown symbol's read is only waited for.
+        started.push(ctx.loaders.bars(barArgs(raw, defaultDataset), symbol).catch(() => undefined));
+      } catch {
+        // Arguments its resolver will refuse, with the message it gives: nothing to start.
+      }
+    }
+  }
+  return started;
 }
 
 /** Existence in one dataset; a dataset that does not exist (yet) holds no symbol, and one without a key column neither. */

@@ -40,15 +40,24 @@ export interface CallRecorder {
   port: FlightPort;
   calls: { call: 'DoGet' | 'DoAction' | 'ListFlights'; detail: unknown }[];
   doGets(): Record<string, unknown>[];
+  /** Each DoGet since the last reset with when it started and ended, in one sequence of events. */
+  doGetSpans(): { query: Record<string, unknown>; started: number; ended: number | null }[];
   reset(): void;
 }
 
 export function recordCalls(client: FlightClient): CallRecorder {
   const calls: CallRecorder['calls'] = [];
+  let spans: ReturnType<CallRecorder['doGetSpans']> = [];
+  let events = 0;
   const port: FlightPort = {
     readTable: (ticket) => {
-      calls.push({ call: 'DoGet', detail: JSON.parse(String(ticket)) });
-      return client.readTable(ticket);
+      const query = JSON.parse(String(ticket)) as Record<string, unknown>;
+      calls.push({ call: 'DoGet', detail: query });
+      const span = { query, started: events++, ended: null as number | null };
+      spans.push(span);
+      return client.readTable(ticket).finally(() => {
+        span.ended = events++;
+      });
     },
     doActionJson: (type, body) => {
       calls.push({ call: 'DoAction', detail: { type, body } });
@@ -63,7 +72,11 @@ export function recordCalls(client: FlightClient): CallRecorder {
     port,
     calls,
     doGets: () => calls.filter((c) => c.call === 'DoGet').map((c) => c.detail as Record<string, unknown>),
-    reset: () => void calls.splice(0),
+    doGetSpans: () => spans,
+    reset: () => {
+      calls.splice(0);
+      spans = [];
+    },
   };
 }
 
