@@ -50,8 +50,11 @@ def full_get(client: fl.FlightClient, descriptor: fl.FlightDescriptor) -> dict:
     t_plan = time.perf_counter()
     rows = nbytes = batches = 0
     first_batch = None
+    endpoint_wait = 0.0
     for endpoint in info.endpoints:
         # Locations are ignored: both servers list none (or themselves).
+        t_call = time.perf_counter()
+        waiting = True
         reader = client.do_get(endpoint.ticket)
         while True:
             try:
@@ -63,6 +66,9 @@ def full_get(client: fl.FlightClient, descriptor: fl.FlightDescriptor) -> dict:
                 continue
             if first_batch is None:
                 first_batch = time.perf_counter() - t0
+            if waiting:
+                endpoint_wait += time.perf_counter() - t_call
+                waiting = False
             rows += batch.num_rows
             nbytes += batch.nbytes
             batches += 1
@@ -71,6 +77,7 @@ def full_get(client: fl.FlightClient, descriptor: fl.FlightDescriptor) -> dict:
         "seconds": t_end - t0,
         "plan_seconds": t_plan - t0,
         "first_batch_seconds": first_batch,
+        "endpoint_wait_seconds": endpoint_wait,
         "rows": rows,
         "bytes": nbytes,
         "batches": batches,

@@ -190,6 +190,7 @@ export class BenchRun extends ReportRows {
       bytes: r.bytes,
       plan_seconds: r.plan_seconds,
       first_batch_seconds: r.first_batch_seconds,
+      endpoint_wait_seconds: r.endpoint_wait_seconds,
       batches: r.batches,
       endpoints: r.endpoints,
       total_records: r.total_records,

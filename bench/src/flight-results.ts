@@ -7,6 +7,8 @@ import type { Rep } from './stats.js';
 export interface GetResult extends Rep {
   plan_seconds: number;
   first_batch_seconds: number | null;
+  /** Summed over the endpoints: from each DoGet call to its first batch (0 for an endpoint with none). */
+  endpoint_wait_seconds: number;
   batches: number;
   endpoints: number;
   total_records: number;

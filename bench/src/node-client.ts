@@ -66,10 +66,17 @@ async function get(cmd: Extract<Command, { op: 'get' }>): Promise<object> {
   let bytes = 0;
   let batches = 0;
   let firstBatch: number | null = null;
+  let endpointWait = 0;
   for (const endpoint of info.endpoint) {
     if (!endpoint.ticket) continue;
+    const called = performance.now();
+    let waiting = true;
     for await (const batch of client.doGet(endpoint.ticket)) {
       firstBatch ??= performance.now() - t0;
+      if (waiting) {
+        endpointWait += performance.now() - called;
+        waiting = false;
+      }
       rows += batch.numRows;
       bytes += batchBytes(batch);
       batches++;
@@ -80,6 +87,7 @@ async function get(cmd: Extract<Command, { op: 'get' }>): Promise<object> {
     seconds: (tEnd - t0) / 1000,
     plan_seconds: (tPlan - t0) / 1000,
     first_batch_seconds: firstBatch === null ? null : firstBatch / 1000,
+    endpoint_wait_seconds: endpointWait / 1000,
     rows,
     bytes,
     batches,

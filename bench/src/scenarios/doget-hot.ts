@@ -10,6 +10,14 @@ import { formatBytes, side } from '../report.js';
 import { summarize } from '../stats.js';
 import { dogetHotNode } from './doget-hot-node.js';
 
+/** What a scan spent waiting for each endpoint's first batch, as a share of the scan (medians). */
+function endpointWait(reps: GetResult[], who: string): string {
+  const wait = summarize(reps.map((r) => r.endpoint_wait_seconds)).median;
+  const scan = summarize(reps.map((r) => r.seconds)).median;
+  const endpoints = reps[0]?.endpoints ?? 0;
+  return `${who} waited ${(wait * 1000).toFixed(1)} ms for the first batches of its ${endpoints} endpoint${endpoints === 1 ? '' : 's'} (${((100 * wait) / scan).toFixed(0)}% of the ${(scan * 1000).toFixed(0)} ms scan)`;
+}
+
 export async function dogetHot(run: BenchRun): Promise<void> {
   const n = run.gen.data.rows;
   const fdUrl = run.fdUrl();
@@ -36,6 +44,7 @@ export async function dogetHot(run: BenchRun): Promise<void> {
   }
   const disk = summarize(fdReps.map((r) => Number(r.io_rchar)));
   notes.push(`flightdeck read ${formatBytes(disk.median)} from files per hot scan (median rchar).`);
+  notes.push(`${endpointWait(fdReps, 'flightdeck')}; ${endpointWait(peerReps, 'peer')}. Each endpoint is one DoGet: its call, the server's start and the first message's transfer, while the client's flow-control window opens, come before its first batch.`);
   const peerSide = side('pyarrow, in-memory table (pyarrow client)', peerReps);
   run.record({
     id: 'doget-hot',
