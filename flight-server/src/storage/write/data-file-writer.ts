@@ -64,8 +64,8 @@ export class DataFileWriter {
     if (runs) metadata.set(KEY_RUNS_METADATA, encodeKeyRuns(runs));
     const schema = new Schema(batch.schema.fields, metadata);
     const slices: RecordBatch[] = [];
-    for (let start = 0; start < batch.numRows; start += this.ipcBatchRows) {
-      slices.push(new RecordBatch(schema, batch.slice(start, Math.min(batch.numRows, start + this.ipcBatchRows)).data));
+    for (const [start, end] of ipcBatchBounds(batch.numRows, this.ipcBatchRows)) {
+      slices.push(new RecordBatch(schema, batch.slice(start, end).data));
     }
     const bytes = tableToIPC(new Table(schema, slices), 'stream');
     const key = `${this.prefix}/${relative}`;
@@ -91,6 +91,27 @@ export class DataFileWriter {
   async discard(): Promise<void> {
     await this.files.store.delete(this.written).catch(() => undefined);
   }
+}
+
+/** The first batch of a tier file: FIRST_IPC_BATCH_ROWS rows, doubling up to the full batch size. */
+export const FIRST_IPC_BATCH_ROWS = 4096;
+
+/**
+ * Row ranges of a tier file's record batches: `batchRows` each, except a ramp at the start
+ * (4096, 8192, ... rows until `batchRows`). A full scan forwards the file's messages as stored,
+ * one DoGet per partition, and a client's HTTP/2 window starts small on every new stream: a first
+ * message of 65,536 rows (3.4 MB of bars) kept pyarrow waiting 4-5 ms per endpoint, 63% of a
+ * 2M-row scan (bench, 2026-12-06). Small first messages flow while the window opens: with the
+ * ramp the wait fell to 33 ms of an 80 ms scan (0.30x -> 0.58x the peer); at 10M rows the scan
+ * was unchanged within the run-to-run noise.
+ */
+export function ipcBatchBounds(rows: number, batchRows: number): [number, number][] {
+  const bounds: [number, number][] = [];
+  let size = Math.min(FIRST_IPC_BATCH_ROWS, batchRows);
+  for (let start = 0; start < rows; start += size, size = Math.min(batchRows, size * 2)) {
+    bounds.push([start, Math.min(rows, start + size)]);
+  }
+  return bounds;
 }
 
 /** A file's time and key ranges from its row groups' statistics. */
