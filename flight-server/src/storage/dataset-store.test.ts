@@ -186,6 +186,25 @@ describe('DatasetStore', () => {
       expect(batches.slice(0, -1).every((b) => b.numRows >= small)).toBe(true);
       expect(batches.length).toBeLessThanOrEqual(Math.ceil(rows.length / small));
     }
+    // A batch size under the runs' sum: joined runs are cut again, never above it.
+    const narrow = await DatasetStore.open({ ...options(dir), outputBatchRows: 70 }, silent);
+    const plan = await narrow.plan({ ...wholeDataset('bars'), limit: 1_000_000 });
+    const sizes: number[] = [];
+    let last = '';
+    for (const e of plan.endpoints) {
+      const data = await narrow.read(e.slice);
+      if (data.kind !== 'batches') throw new Error('expected batches');
+      for await (const b of data.batches) {
+        sizes.push(b.numRows);
+        for (const r of b) {
+          const key = `${r!.symbol} ${String(r!.ts).padStart(16, '0')}`;
+          expect(key > last).toBe(true);
+          last = key;
+        }
+      }
+    }
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2000);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(70);
   });
 
   it('commits nothing when a stream fails half way', async () => {

@@ -190,13 +190,17 @@ async function* rebatch(batches: AsyncIterable<RecordBatch>, schema: Schema, row
   let pending: RecordBatch[] = [];
   let pendingRows = 0;
   let pendingBytes = 0;
-  const joined = (): RecordBatch => {
+  // The join can pass `rows` (it stops at the first batch that reaches `small`): cut it again.
+  function* joined(): Generator<RecordBatch> {
     const out = pending.length === 1 ? pending[0]! : concatBatches(schema, pending);
     pending = [];
     pendingRows = 0;
     pendingBytes = 0;
-    return out;
-  };
+    yield* cut(out);
+  }
+  function* cut(batch: RecordBatch): Generator<RecordBatch> {
+    for (let start = 0; start < batch.numRows; start += rows) yield batch.slice(start, Math.min(batch.numRows, start + rows));
+  }
   for await (const b of batches) {
     const projected = project(b, schema);
     if (projected.numRows === 0) continue;
@@ -204,13 +208,13 @@ async function* rebatch(batches: AsyncIterable<RecordBatch>, schema: Schema, row
       pending.push(projected);
       pendingRows += projected.numRows;
       pendingBytes += batchBytes(projected);
-      if (pendingRows >= small || pendingBytes >= heldBytes) yield joined();
+      if (pendingRows >= small || pendingBytes >= heldBytes) yield* joined();
       continue;
     }
-    if (pending.length > 0) yield joined();
-    for (let start = 0; start < projected.numRows; start += rows) yield projected.slice(start, Math.min(projected.numRows, start + rows));
+    if (pending.length > 0) yield* joined();
+    yield* cut(projected);
   }
-  if (pending.length > 0) yield joined();
+  if (pending.length > 0) yield* joined();
 }
 
 /**
