@@ -18,16 +18,26 @@ export interface TestServer {
   store: DatasetStore;
   server: RunningFlightServer;
   client(opts?: FlightClientOptions): FlightClient;
-  /** Closes the clients made by client(), the server, and removes DATA_DIR. */
+  /** Closes the clients made by client(), the server and the store, and removes DATA_DIR. */
   stop(graceMs?: number): Promise<void>;
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'fd-ops-'));
-  const config = loadConfig({ FLIGHT_PORT: '0', DATA_DIR: dir, LOG_LEVEL: 'silent', ...env });
-  const logger = createLogger(config.logLevel);
-  const store = await DatasetStore.open(config, logger);
-  const server = await startFlightServer({ config, store, logger });
+  let store: DatasetStore | undefined;
+  let config: FlightServerConfig;
+  let server: RunningFlightServer;
+  try {
+    config = loadConfig({ FLIGHT_PORT: '0', DATA_DIR: dir, LOG_LEVEL: 'silent', ...env });
+    const logger = createLogger(config.logLevel);
+    store = await DatasetStore.open(config, logger);
+    server = await startFlightServer({ config, store, logger });
+  } catch (err) {
+    // A server that does not start (the tests of bad configurations) leaves nothing behind.
+    await store?.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   const clients: FlightClient[] = [];
   return {
     dir,
@@ -42,6 +52,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async stop(graceMs = 1000) {
       for (const c of clients) c.close();
       await server.close(graceMs);
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
