@@ -138,6 +138,38 @@ def test_sigkill_during_compact_keeps_the_rows(tmp_path):
         assert version in (before["version"], before["version"] + 1)
 
 
+def kill_while_a_crawler_appends(server, name: str, symbols: list[str], t0: int, acked: list[pa.Table], delay_s: float) -> dict[str, pa.Table]:
+    """A crawler puts one minute of `symbols` after another into `name`, appending each acknowledged table to
+    `acked`, until the server is killed with SIGKILL after `delay_s`. Returns {"table": T} for a
+    put in flight at the kill (it may or may not have committed), else {}."""
+    stop = threading.Event()
+    in_flight: dict[str, pa.Table] = {}
+
+    def append() -> None:
+        client = fl.connect(server.location)
+        try:
+            while not stop.is_set():
+                minute = len(acked)
+                table = bars(symbols, [t0 + minute * NS_PER_MIN], seed=minute)
+                in_flight["table"] = table
+                put(client, name, table)
+                acked.append(table)
+                in_flight.clear()
+        except Exception:  # noqa: BLE001 - the server dies under it on purpose
+            pass
+        finally:
+            client.close()
+
+    worker = threading.Thread(target=append)
+    worker.start()
+    time.sleep(delay_s)
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(10)
+    stop.set()
+    worker.join(60)
+    return in_flight
+
+
 def kill_while_appending(tmp_path, env: dict[str, str], symbols: list[str], rounds: int = 5) -> dict[str, int]:
     """A crawler appends one DoPut of one minute of `symbols` after another while the server is
     SIGKILLed at random moments, `rounds` times. After each restart every acknowledged row is
@@ -154,31 +186,7 @@ def kill_while_appending(tmp_path, env: dict[str, str], symbols: list[str], roun
     seen = {"catalog_writes_cut": 0, "uncommitted_files": 0, "versions": 0}
     try:
         for _ in range(rounds):
-            stop = threading.Event()
-            in_flight: dict[str, pa.Table] = {}
-
-            def append() -> None:
-                client = fl.connect(server.location)
-                try:
-                    while not stop.is_set():
-                        minute = len(acked)
-                        table = bars(symbols, [t0 + minute * NS_PER_MIN], seed=minute)
-                        in_flight["table"] = table
-                        put(client, NAME, table)
-                        acked.append(table)
-                        in_flight.clear()
-                except Exception:  # noqa: BLE001 - the server dies under it on purpose
-                    pass
-                finally:
-                    client.close()
-
-            worker = threading.Thread(target=append)
-            worker.start()
-            time.sleep(rng.uniform(1.5, 4.0))
-            server.proc.send_signal(signal.SIGKILL)
-            server.proc.wait(10)
-            stop.set()
-            worker.join(60)
+            in_flight = kill_while_a_crawler_appends(server, NAME, symbols, t0, acked, rng.uniform(1.5, 4.0))
             seen["catalog_writes_cut"] += len(list((data_dir / NAME / "_catalog").glob(".tmp-*")))
             seen["uncommitted_files"] += len(files_on_disk(data_dir, NAME) - committed_files(data_dir, NAME))
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import random
 import signal
-import threading
-import time
 
 import duckdb
 import pyarrow as pa
@@ -19,8 +17,8 @@ import pyarrow.flight as fl
 import pyarrow.parquet as pq
 
 from conftest import start_server
-from flight_helpers import BAR_FIELDS, NS_PER_MIN, action, assert_same_rows, bars, concat, create, describe, minutes, ns, put, read_path
-from test_crash_safety import committed_files, files_on_disk
+from flight_helpers import BAR_FIELDS, action, assert_same_rows, bars, concat, create, describe, minutes, ns, put, read_path
+from test_crash_safety import committed_files, files_on_disk, kill_while_a_crawler_appends
 
 NAME = "wal"
 
@@ -120,31 +118,7 @@ def test_sigkill_while_parquet_is_written_and_swapped_in_keeps_every_acknowledge
     rng = random.Random(11)
     try:
         for _ in range(4):
-            stop = threading.Event()
-            in_flight: dict[str, pa.Table] = {}
-
-            def append() -> None:
-                client = fl.connect(server.location)
-                try:
-                    while not stop.is_set():
-                        minute = len(acked)
-                        table = bars(symbols, [t0 + minute * NS_PER_MIN], seed=minute)
-                        in_flight["table"] = table
-                        put(client, NAME, table)
-                        acked.append(table)
-                        in_flight.clear()
-                except Exception:  # noqa: BLE001 - the server dies under it on purpose
-                    pass
-                finally:
-                    client.close()
-
-            worker = threading.Thread(target=append)
-            worker.start()
-            time.sleep(rng.uniform(1.0, 3.0))
-            server.proc.send_signal(signal.SIGKILL)
-            server.proc.wait(10)
-            stop.set()
-            worker.join(60)
+            in_flight = kill_while_a_crawler_appends(server, NAME, symbols, t0, acked, rng.uniform(1.0, 3.0))
             acked[:] = check_restart(data_dir, acked, in_flight, env)
             server = start_server(data_dir, env)
     finally:
