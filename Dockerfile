@@ -55,7 +55,8 @@ ENV NODE_ENV=production \
     GATEWAY_HOST=0.0.0.0 \
     DATA_DIR=/data/flight \
     CACHE_DIR=/data/cache \
-    USERS_DATA_DIR=/data/users
+    USERS_DATA_DIR=/data/users \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules node_modules/
 COPY package.json package-lock.json tsconfig.base.json ./

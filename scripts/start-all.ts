@@ -10,7 +10,8 @@
  * the human-readable banner goes to stderr so stdout stays JSON lines. Environment: every
  * service variable passes through (FLIGHT_PORT, FACADE_PORT, USERS_PORT, GATEWAY_PORT may be 0);
  * DATA_DIR and USERS_DATA_DIR default to ./data/flight and ./data/users at the repository root;
- * DATABASE_URL, when set, is passed to the user service as usual.
+ * DATABASE_URL, when set, is passed to the user service as usual. GLIBC_TUNABLES gets
+ * `glibc.malloc.hugetlb=1` unless it already sets that tunable (malloc-env.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -19,10 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { FlightClient } from '@flightdeck/proto';
 import { pino } from 'pino';
 import { ensureExplorerBuilt } from './build-explorer.js';
+import { withMallocHugePages } from './malloc-env.js';
 import { seedSampleData } from './seed-data.js';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const env = process.env;
+// Every child runs with malloc on transparent huge pages (see malloc-env.ts).
+const env = withMallocHugePages(process.env);
 const logLevel = env.LOG_LEVEL?.trim() || 'info';
 const log = pino({ level: logLevel, base: { service: 'start-all' } });
 /** pino's numeric levels: children log at least at info (their "listening" lines are read here); lines below LOG_LEVEL are not passed on. */

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { withMallocHugePages } from '../../scripts/malloc-env.js';
 import { parseJsonLine, startProcess, type Managed } from './processes.js';
 
 export interface Listening {
@@ -21,9 +22,10 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** flightdeck started as `npm start` starts it (malloc on huge pages included), on the bench's data. */
 export function startFlightdeck(root: string, dataDir: string, cacheMb: number | null): Promise<Managed<Listening>> {
   const env = {
-    ...baseEnv(),
+    ...withMallocHugePages(baseEnv()),
     FLIGHT_PORT: '0',
     FLIGHT_HOST: '127.0.0.1',
     DATA_DIR: dataDir,

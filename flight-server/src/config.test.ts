@@ -18,6 +18,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reports whether GLIBC_TUNABLES asks malloc for huge pages (the last hugetlb tunable wins, as in glibc)', () => {
+    expect(loadConfig({}).mallocHugePages).toBe(false);
+    expect(loadConfig({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' }).mallocHugePages).toBe(true);
+    expect(loadConfig({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2' }).mallocHugePages).toBe(true);
+    expect(loadConfig({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0' }).mallocHugePages).toBe(false);
+    expect(loadConfig({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).mallocHugePages).toBe(false);
+  });
+
   it('reads CATALOG_URL: a postgres:// URL or nothing (the file catalog); never echoes a wrong one', () => {
     expect(loadConfig({}).catalogUrl).toBeNull();
     expect(loadConfig({ CATALOG_URL: '' }).catalogUrl).toBeNull();

@@ -45,6 +45,12 @@ export interface FlightServerConfig extends OperationsConfig {
   checkpointEvery: number;
   /** FLIGHT_COMPACT_FILES: partitions with more files are merged in the background; 0 = off. */
   compactFiles: number;
+  /**
+   * Whether GLIBC_TUNABLES asks malloc for transparent huge pages (`glibc.malloc.hugetlb=1` or `2`),
+   * as `npm start` and the image set it. glibc reads it when the process starts; the server only
+   * reports it (the "listening" log line), so an operator can see a launcher that dropped it.
+   */
+  mallocHugePages: boolean;
   /** CATALOG_URL: `postgres://…` keeps the catalog in PostgreSQL, shared by replicas; null: the file catalog in DATA_DIR. */
   catalogUrl: string | null;
   /** DATA_URL: `s3://bucket/prefix` keeps data files on an object store (needs CATALOG_URL); null: in DATA_DIR. */
@@ -80,6 +86,12 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: r
   if (raw === undefined || raw === '') return fallback;
   if (!(values as readonly string[]).includes(raw)) throw new Error(`${name}=${JSON.stringify(raw)} must be one of ${values.join(', ')}`);
   return raw as T;
+}
+
+/** The last `glibc.malloc.hugetlb=` of a GLIBC_TUNABLES value is 1 or 2 (glibc takes the last). */
+function mallocHugePages(tunables: string | undefined): boolean {
+  const last = (tunables ?? '').split(':').filter((t) => t.startsWith('glibc.malloc.hugetlb=')).at(-1);
+  return last === 'glibc.malloc.hugetlb=1' || last === 'glibc.malloc.hugetlb=2';
 }
 
 function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -165,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     doGetTransport: oneOf(env, 'FLIGHT_DOGET_TRANSPORT', ['http2', 'grpc-js'] as const, 'http2'),
     checkpointEvery: integer(env, 'FLIGHT_CHECKPOINT_EVERY', 100, 1, 1_000_000),
     compactFiles: integer(env, 'FLIGHT_COMPACT_FILES', 16, 0, 1_000_000),
+    mallocHugePages: mallocHugePages(env.GLIBC_TUNABLES),
     catalogUrl: catalogUrl(env),
     ...objectStoreConfig(env, catalogUrl(env)),
     advertiseUrl: advertiseUrl(env),

@@ -5,6 +5,7 @@
  * With FLIGHT_ADVERTISE_URL the process registers as a replica once it listens (GetFlightInfo then
  * lists the live replicas as endpoint locations) and deregisters first thing on shutdown.
  */
+import { readFileSync } from 'node:fs';
 import { loadConfig, type FlightServerConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { lockDataDir } from './storage/data-dir-lock.js';
@@ -24,6 +25,18 @@ function startupFailed(log: Logger, err: unknown): never {
   if (typeof code === 'string' || /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.test(message)) log.fatal({ code }, `flight server could not start: ${message}`);
   else log.fatal({ err }, `flight server could not start: ${message}`);
   process.exit(1);
+}
+
+/**
+ * The kernel's transparent huge page mode (`always`, `madvise` or `never`), or null where it cannot
+ * be read: with `never`, GLIBC_TUNABLES' `glibc.malloc.hugetlb=1` has no effect.
+ */
+function transparentHugePagesMode(): string | null {
+  try {
+    return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** How long a stop waits for the store's background work to reach a safe point. */
@@ -60,6 +73,8 @@ logger.info(
     catalog: store.catalogDescription,
     data: store.dataDescription,
     metricsPort: server.metricsPort,
+    mallocHugePages: config.mallocHugePages,
+    transparentHugePages: transparentHugePagesMode(),
   },
   'flight server listening',
 );

@@ -57,6 +57,9 @@ describe('npm start', () => {
     const { proc, lines, ready } = startAll(env);
     child = proc;
     const entry = await ready;
+    // Every service runs with malloc on huge pages; the Flight server reports what it got.
+    const listening = lines.find((l) => l.msg === 'flight server listening');
+    expect(listening?.mallocHugePages).toBe(true);
     expect(entry.seeded).toEqual([
       { dataset: 'bars_1d', status: 'created', rows: 5105 + 4 * 5 },
       { dataset: 'bars_1m', status: 'created', rows: 7800 },
