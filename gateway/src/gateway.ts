@@ -132,6 +132,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       started = false;
       await subscriptions.close();
       await closeServer(http);
+      bytes.close();
       await apollo.stop();
     },
   };

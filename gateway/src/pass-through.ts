@@ -18,6 +18,8 @@
  * something that is not a GraphQL JSON response. Only queries are passed through, so asking
  * twice changes nothing.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { GraphQLFormattedError } from 'graphql';
 import { startsWithErrors, type ForwardedResponse, type ForwardRequest } from '@flightdeck/graphql-http';
 
@@ -66,10 +68,47 @@ export interface PassThrough {
   forward(request: ForwardRequest): Promise<ForwardedResponse | undefined>;
   /** Requests answered here so far. */
   readonly forwarded: number;
+  /** Closes the kept-alive connections to the subgraphs. */
+  close(): void;
+}
+
+interface SubgraphAnswer {
+  status: number;
+  contentType: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * POSTs `body` to `url` over node:http(s) on kept-alive connections. Not `fetch`: on a subgraph's
+ * answer of 150 kB to 1 MB, undici's fetch (WHATWG streams, then `arrayBuffer()`) cost 0.9-3.3 ms
+ * per request against 0.2-1.1 ms for this, client and server CPU together 1.4-4.4 ms against
+ * 0.2-1.4 ms (a loopback micro-benchmark, 300 requests each, alternating).
+ */
+function post(url: URL, agents: { http: HttpAgent; https: HttpsAgent }, headers: Record<string, string>, body: string, retried = false): Promise<SubgraphAnswer> {
+  const https = url.protocol === 'https:';
+  const send = https ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method: 'POST', agent: https ? agents.https : agents.http, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', bytes: Buffer.concat(chunks) }));
+      res.once('error', reject);
+      // A connection cut mid-answer ends the response with `aborted` rather than an error.
+      res.once('aborted', () => reject(new Error('the connection closed before the answer ended')));
+    });
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the subgraph closed as it was reused: ask once more on a new one
+      // (only queries come here, so asking twice changes nothing; the Node docs' own advice).
+      if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) post(url, agents, headers, body, true).then(resolve, reject);
+      else reject(err);
+    });
+    req.end(body);
+  });
 }
 
 export function passThrough(options: PassThroughOptions): PassThrough {
   let forwarded = 0;
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
   const forward = async ({ body, text, headers, scope }: ForwardRequest): Promise<ForwardedResponse | undefined> => {
     const started = performance.now();
@@ -83,18 +122,12 @@ export function passThrough(options: PassThroughOptions): PassThrough {
     let contentType: string;
     let bytes: Uint8Array;
     try {
-      const response = await fetch(url, {
-        method: 'POST',
-        // The client's Accept: Apollo Server picks the answer's media type (and some statuses) by it.
-        headers: { 'content-type': 'application/json', accept: headers.get('accept') ?? 'application/json', 'x-request-id': scope.reqId },
-        body: text,
-      });
-      status = response.status;
-      contentType = response.headers.get('content-type') ?? '';
-      bytes = new Uint8Array(await response.arrayBuffer());
+      // The client's Accept: Apollo Server picks the answer's media type (and some statuses) by it.
+      const answer = await post(new URL(url), agents, { 'content-type': 'application/json', accept: headers.get('accept') ?? 'application/json', 'x-request-id': scope.reqId }, text);
+      ({ status, contentType, bytes } = answer);
     } catch (err) {
       // Nothing was executed: say which subgraph, and why, as the subscription proxy does.
-      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      const cause = (err as Error).message;
       const error = { message: `subgraph "${serviceName}" could not be reached: ${cause}`, extensions: { code: 'SERVICE_UNAVAILABLE', serviceName } };
       scope.log.warn({ subgraph: serviceName, url, error: cause }, 'subgraph unreachable');
       return { status: 502, contentType: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ errors: [error] })) };
@@ -142,6 +175,10 @@ export function passThrough(options: PassThroughOptions): PassThrough {
     forward,
     get forwarded() {
       return forwarded;
+    },
+    close() {
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
 }
