@@ -49,8 +49,9 @@ def big_stream(rows: int, start: str) -> pa.Table:
     return bars(symbols, minutes(start, rows // len(symbols)), seed=7)
 
 
-def kill_during(server, work, delay_s: float) -> None:
-    """Runs `work(client)` in a thread and SIGKILLs the server after `delay_s`."""
+def kill_during(server, work, delay_s: float, stop: threading.Event | None = None) -> None:
+    """Runs `work(client)` in a thread and SIGKILLs the server after `delay_s`; then sets `stop`
+    (for work that loops until told) and waits for the thread."""
     def run() -> None:
         c = fl.connect(server.location)
         try:
@@ -65,6 +66,8 @@ def kill_during(server, work, delay_s: float) -> None:
     time.sleep(delay_s)
     server.proc.send_signal(signal.SIGKILL)
     server.proc.wait(10)
+    if stop is not None:
+        stop.set()
     t.join(60)
 
 
@@ -145,28 +148,16 @@ def kill_while_a_crawler_appends(server, name: str, symbols: list[str], t0: int,
     stop = threading.Event()
     in_flight: dict[str, pa.Table] = {}
 
-    def append() -> None:
-        client = fl.connect(server.location)
-        try:
-            while not stop.is_set():
-                minute = len(acked)
-                table = bars(symbols, [t0 + minute * NS_PER_MIN], seed=minute)
-                in_flight["table"] = table
-                put(client, name, table)
-                acked.append(table)
-                in_flight.clear()
-        except Exception:  # noqa: BLE001 - the server dies under it on purpose
-            pass
-        finally:
-            client.close()
+    def append(client: fl.FlightClient) -> None:
+        while not stop.is_set():
+            minute = len(acked)
+            table = bars(symbols, [t0 + minute * NS_PER_MIN], seed=minute)
+            in_flight["table"] = table
+            put(client, name, table)
+            acked.append(table)
+            in_flight.clear()
 
-    worker = threading.Thread(target=append)
-    worker.start()
-    time.sleep(delay_s)
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait(10)
-    stop.set()
-    worker.join(60)
+    kill_during(server, append, delay_s, stop)
     return in_flight
 
 
