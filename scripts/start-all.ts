@@ -1,7 +1,8 @@
 /**
  * `npm start` at the repository root: starts the Flight server, the GraphQL facade, the user
- * service and the gateway as child processes (each exactly what `npm start -w <folder>` runs:
- * `tsx src/main.ts` in its folder), waits for each one's "listening" log line, seeds the sample
+ * service and the gateway as child processes (each its folder's `src/main.ts`, run from the esbuild
+ * bundle scripts/entry-bundle.mjs keeps up to date, which starts in half the time of `npm start -w
+ * <folder>`'s tsx), waits for each one's "listening" log line, seeds the sample
  * datasets through Flight on first start, builds the explorer page (`web/dist`) when it is missing
  * or stale (scripts/build-explorer.ts; the gateway serves it at `GET /`), and prints the URLs.
  * SIGINT/SIGTERM stop all four, gateway first, and exit 0.
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { FlightClient } from '@flightdeck/proto';
 import { pino } from 'pino';
 import { ensureExplorerBuilt } from './build-explorer.js';
+import { bundledEntry } from './entry-bundle.mjs';
 import { withMallocHugePages } from './malloc-env.js';
 import { seedSampleData } from './seed-data.js';
 
@@ -44,9 +46,10 @@ interface Service {
 const services: Service[] = [];
 let stopping = false;
 
-/** Starts `<folder>/src/main.ts` under tsx; resolves with the fields of its `readyMsg` log line. */
-function startService(name: string, folder: string, readyMsg: string, extraEnv: Record<string, string>): Promise<{ url: string; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/** Starts `<folder>/src/main.ts` (its bundle); resolves with the fields of its `readyMsg` log line. */
+async function startService(name: string, folder: string, readyMsg: string, extraEnv: Record<string, string>): Promise<{ url: string; port: number }> {
+  const entry = await bundledEntry(join(root, folder, 'src', 'main.ts'));
+  const child = spawn(process.execPath, [entry], {
     cwd: join(root, folder),
     env: { ...env, LOG_LEVEL: childLogLevel, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,12 +1,13 @@
 /**
- * For tests of replicas: the real flight server as a child process (`node --import tsx
- * src/main.ts`: one process, so a SIGKILL is a real crash), on 127.0.0.1 and a free port, started
- * with an env of the test's choosing; stopped by the test, by pid.
+ * For tests of replicas: the real flight server as a child process (`node <bundle of
+ * src/main.ts>`, see scripts/entry-bundle.mjs: one process, so a SIGKILL is a real crash), on
+ * 127.0.0.1 and a free port, started with an env of the test's choosing; stopped by the test, by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { bundledEntry } from '../../scripts/entry-bundle.mjs';
 
 const FLIGHT_SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -58,7 +59,7 @@ export interface ServerProcess {
 }
 
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const proc: ChildProcess = spawn(process.execPath, [await bundledEntry('flight-server/src/main.ts')], {
     cwd: FLIGHT_SERVER_DIR,
     env: { ...process.env, FLIGHT_HOST: '127.0.0.1', FLIGHT_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

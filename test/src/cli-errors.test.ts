@@ -4,10 +4,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FlightClient } from '@flightdeck/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFlightdeck, startServer, tempDir, type CliResult, type ServerProcess } from './cli-harness.js';
 
 let server: ServerProcess;
+/** Checks what the server committed in-process: a CLI start per check would double this file's run time. */
+let flight: FlightClient;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runFlightdeck(args, { url: server.url, cwd: dir.path, env });
 const file = (name: string) => join(dir.path, name);
@@ -25,20 +28,21 @@ function failure(r: CliResult, code: number): string {
 }
 
 async function version(): Promise<{ version: number; rows: number }> {
-  const r = await cli(['describe', 'bars', '--json']);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as { version: number; rows: number };
+  const { version, rows } = await flight.doActionJson<{ version: number; rows: number }>('describe_dataset', { name: 'bars' });
+  return { version, rows };
 }
 
 beforeAll(async () => {
   dir = await tempDir('fd-cli-errors-');
   server = await startServer(join(dir.path, 'data'));
+  flight = new FlightClient(server.url);
   await writeFile(file('good.csv'), GOOD);
   const r = await cli(['put', file('good.csv'), '--dataset', 'bars', '--create', '--time-column', 'ts', '--key', 'symbol']);
   expect(r.code, r.stderr).toBe(0);
 });
 
 afterAll(async () => {
+  flight?.close();
   await server?.stop();
   await dir?.remove();
 });

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DataType, TimeUnit, type Table } from 'apache-arrow';
+import { bundledEntry } from '../../scripts/entry-bundle.mjs';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const serverMain = join(repoRoot, 'flight-server', 'src', 'main.ts');
@@ -27,8 +28,8 @@ export interface ServerProcess {
 
 /** Starts `flight-server/src/main.ts` on `port` (0: any) over `dataDir` and waits until it listens. */
 export async function startServer(dataDir: string, port = 0, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  // One process (tsx as an import hook, not the tsx runner's parent + child), so a signal reaches the server itself.
-  const proc = spawn(process.execPath, ['--import', 'tsx', serverMain], {
+  // One process (the server's bundle, not a runner's parent + child), so a signal reaches the server itself.
+  const proc = spawn(process.execPath, [await bundledEntry(serverMain)], {
     cwd: repoRoot,
     env: { ...process.env, FLIGHT_PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,8 +10,10 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledEntry } from '../../scripts/entry-bundle.mjs';
 
-const MAIN = join(import.meta.dirname, '..', '..', 'flight-server', 'src', 'main.ts');
+/** The server's entry point as `npm start` runs it: its bundle (scripts/entry-bundle.mjs). */
+const MAIN = await bundledEntry(join(import.meta.dirname, '..', '..', 'flight-server', 'src', 'main.ts'));
 
 interface Exit {
   code: number | null;
@@ -21,7 +23,7 @@ interface Exit {
 
 function runServer(env: Record<string, string>): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    const child = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', FLIGHT_HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -88,7 +90,7 @@ describe('flight server start-up faults', () => {
   });
 
   it('a second server on the same DATA_DIR: exit 1 naming the first; after the first is killed -9, a restart takes over', async () => {
-    const first = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    const first = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', FLIGHT_HOST: '127.0.0.1', DATA_DIR: dataDir, FLIGHT_PORT: '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -113,7 +115,7 @@ describe('flight server start-up faults', () => {
       await new Promise((r) => (first.exitCode !== null || first.signalCode !== null ? r(null) : first.once('exit', r)));
     }
     // The killed server's lock is stale: a restart starts (and stops cleanly on SIGTERM).
-    const restart = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    const restart = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', FLIGHT_HOST: '127.0.0.1', DATA_DIR: dataDir, FLIGHT_PORT: '0' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -4,7 +4,7 @@
  */
 import { FlightError } from '@flightdeck/proto';
 import { CommanderError } from 'commander';
-import { InputError } from '../sdk/index.js';
+import { InputError } from '../sdk/input-error.js';
 
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;

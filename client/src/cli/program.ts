@@ -6,18 +6,18 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FlightClient } from '@flightdeck/proto';
 import { INTERVALS, PARTITION_SCHEMES } from '@flightdeck/contract';
-import { EPOCH_UNITS } from '../sdk/index.js';
-import { runBackup } from './backup-command.js';
+import { EPOCH_UNITS } from '../sdk/time-values.js';
 import { compactPartitionKey, datasetOf, putArguments } from './command-arguments.js';
 import { connect, DEFAULT_URL, locationClientOptions, type ConnectionOptions } from './connection.js';
-import { runCopy } from './copy-command.js';
-import { runCompact, runCreate, runDeleteRange, runDescribe, runDrop, runLs, runVacuum } from './dataset-commands.js';
-import { runGet } from './get-command.js';
-import { runHashPassword } from './hash-password-command.js';
 import { INPUT_FORMATS } from './input-format.js';
 import { OUTPUT_FORMATS } from './output-format.js';
-import { runPut } from './put-command.js';
-import { runRestore } from './restore-command.js';
+
+// Each command's module is imported when the command runs: a start that loaded every command's
+// readers and writers (parquet-wasm, csv-parse, cli-progress, the SDK) paid for all of them on
+// every invocation, `--help` and usage errors included.
+const putCommand = () => import('./put-command.js');
+const getCommand = () => import('./get-command.js');
+const datasetCommands = () => import('./dataset-commands.js');
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -120,7 +120,7 @@ Examples:
     .option('--no-progress', 'no progress bar on a terminal')
     .action(async (dataset: string | undefined, files: string[], opts) => {
       const args = await putArguments(dataset === undefined ? files : [dataset, ...files], opts.dataset);
-      await runPut(args.files, { ...opts, dataset: args.dataset }, client, io.stdout, io.stderr);
+      await (await putCommand()).runPut(args.files, { ...opts, dataset: args.dataset }, client, io.stdout, io.stderr);
     });
 
   datasetCommand('get', 'query a dataset and write the rows to a file, a pipe (CSV) or the terminal (table)')
@@ -136,18 +136,18 @@ Examples:
     .option('--max-rows <n>', 'rows shown in a terminal table', positiveInt('--max-rows'), 200)
     .option('--no-progress', 'no progress bar on a terminal')
     .action(async (dataset: string | undefined, opts) => {
-      await runGet({ ...opts, dataset: datasetOf('get', dataset, opts.dataset) }, client, io.stdout, io.stderr, locationClientOptions(program.opts<ConnectionOptions>()));
+      await (await getCommand()).runGet({ ...opts, dataset: datasetOf('get', dataset, opts.dataset) }, client, io.stdout, io.stderr, locationClientOptions(program.opts<ConnectionOptions>()));
     });
 
   program
     .command('ls')
     .description('list datasets')
     .option('--json', 'print JSON')
-    .action(async (opts) => runLs(opts, client, io.stdout));
+    .action(async (opts) => (await datasetCommands()).runLs(opts, client, io.stdout));
 
   datasetCommand('describe', "show a dataset's schema, version, size and partitions")
     .option('--json', "print the server's JSON")
-    .action(async (dataset: string | undefined, opts) => runDescribe(datasetOf('describe', dataset, opts.dataset), opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => (await datasetCommands()).runDescribe(datasetOf('describe', dataset, opts.dataset), opts, client, io.stdout));
 
   datasetCommand('create', 'create a dataset')
     .requiredOption('--time-column <column>', 'the time column (timestamp, UTC)')
@@ -155,7 +155,7 @@ Examples:
     .addOption(new Option('--partition <scheme>', 'partitioning').choices(PARTITION_SCHEMES).default('day'))
     .option('--fields <fields>', "fix the schema now: 'col:type,...' (otherwise the first put fixes it)")
     .option('--json', "print the server's JSON")
-    .action(async (dataset: string | undefined, opts) => runCreate(datasetOf('create', dataset, opts.dataset), opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => (await datasetCommands()).runCreate(datasetOf('create', dataset, opts.dataset), opts, client, io.stdout));
 
   datasetCommand('delete-range', 'delete rows by symbols and/or time range')
     .option('--symbols <list>', 'only rows of these symbols', list)
@@ -165,7 +165,7 @@ Examples:
     .option('--json', "print the server's JSON")
     .action(async (dataset: string | undefined, opts) => {
       const { dataset: flag, ...rest } = opts;
-      await runDeleteRange(datasetOf('delete-range', dataset, flag), rest, client, io.stdout);
+      await (await datasetCommands()).runDeleteRange(datasetOf('delete-range', dataset, flag), rest, client, io.stdout);
     });
 
   datasetCommand('compact', 'merge small files, in one partition or all')
@@ -174,18 +174,18 @@ Examples:
     .option('--json', "print the server's JSON")
     .action(async (dataset: string | undefined, opts) => {
       const partition = compactPartitionKey(opts);
-      await runCompact(datasetOf('compact', dataset, opts.dataset), { ...(partition === undefined ? {} : { partition }), json: opts.json }, client, io.stdout);
+      await (await datasetCommands()).runCompact(datasetOf('compact', dataset, opts.dataset), { ...(partition === undefined ? {} : { partition }), json: opts.json }, client, io.stdout);
     });
 
   datasetCommand('vacuum', 'remove files no retained version uses (admin)')
     .requiredOption('--retain <n>', 'versions to keep readable', positiveInt('--retain'))
     .option('--json', "print the server's JSON")
-    .action(async (dataset: string | undefined, opts) => runVacuum(datasetOf('vacuum', dataset, opts.dataset), opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => (await datasetCommands()).runVacuum(datasetOf('vacuum', dataset, opts.dataset), opts, client, io.stdout));
 
   datasetCommand('drop', 'delete a dataset and its files (admin)')
     .option('--yes', 'confirm')
     .option('--json', "print the server's JSON")
-    .action(async (dataset: string | undefined, opts) => runDrop(datasetOf('drop', dataset, opts.dataset), opts, client, io.stdout));
+    .action(async (dataset: string | undefined, opts) => (await datasetCommands()).runDrop(datasetOf('drop', dataset, opts.dataset), opts, client, io.stdout));
 
   datasetCommand('backup', 'write one version of a dataset to a directory or s3:// prefix: Parquet files and a checksummed manifest')
     .requiredOption('--to <dir|s3://bucket/prefix>', 'a new or empty directory or object-store prefix (a backup interrupted there is started over)')
@@ -195,7 +195,7 @@ Examples:
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on a terminal')
     .action(async (dataset: string | undefined, opts) => {
-      await runBackup(datasetOf('backup', dataset, opts.dataset), opts, client, lazy.url(), io.stdout, io.stderr);
+      await (await import('./backup-command.js')).runBackup(datasetOf('backup', dataset, opts.dataset), opts, client, lazy.url(), io.stdout, io.stderr);
     });
 
   program
@@ -209,7 +209,7 @@ Examples:
     .option('--json', 'print the summary as JSON')
     .option('--no-progress', 'no progress bar on a terminal')
     .action(async (dir: string, opts) => {
-      await runRestore(dir, opts, client, io.stdout, io.stderr);
+      await (await import('./restore-command.js')).runRestore(dir, opts, client, io.stdout, io.stderr);
     });
 
   datasetCommand('copy', "copy a dataset's rows (or a query's) from one server into a dataset on another, one commit per endpoint, resumable")
@@ -233,7 +233,7 @@ Examples:
         return c;
       };
       try {
-        await runCopy(
+        await (await import('./copy-command.js')).runCopy(
           { ...opts, dataset: datasetOf('copy', dataset, opts.dataset) },
           {
             source: open({ ...globals, url: opts.from }),
@@ -250,7 +250,7 @@ Examples:
   program
     .command('hash-password')
     .description('read a password on stdin and print its scrypt hash for a FLIGHT_USERS_FILE line user:<hash>:role')
-    .action(async () => runHashPassword({ stdin: process.stdin, stdout: io.stdout, stderr: io.stderr }));
+    .action(async () => (await import('./hash-password-command.js')).runHashPassword({ stdin: process.stdin, stdout: io.stdout, stderr: io.stderr }));
 
   return program;
 }
