@@ -20,6 +20,5 @@ export {
   type RunningHttpServer,
 } from './http-server.js';
 export { argumentsFault, textFault, type TextFault } from './input-text.js';
-export { stringifyResult } from './json-result.js';
 export { createLogger, type Logger } from './logger.js';
 export { closeWebSocketServer, routeUpgrades, type ClosableSocketServer, type UpgradeHandler } from './upgrade.js';

@@ -7,7 +7,6 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { stringifyResult } from '@flightdeck/graphql-http';
 import { isClientFault } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { UserContext } from './context.js';
@@ -49,7 +48,6 @@ export function createApollo(logger: Logger): ApolloServer<UserContext> {
     schema: userSubgraphSchema,
     logger,
     includeStacktraceInErrorResponses: false,
-    stringifyResult,
     // main.ts owns SIGINT/SIGTERM: it stops the server, then closes the database.
     stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), logErrors],
