@@ -19,7 +19,11 @@
  * - Freshness: a pointer file per entry lists every input with its size and mtime; a bundle is
  *   used only while all of them are unchanged (a few hundred stat calls, ~2 ms). Builds go to a
  *   new directory and the pointer is replaced by rename, so concurrent starts never see half a
- *   bundle; directories older than an hour that no pointer names are removed.
+ *   bundle; a build removes the entry's earlier build directories once they are a day old.
+ *
+ * - `FLIGHTDECK_BUNDLE_CACHE` names another cache directory (a read-only checkout). Where none can be
+ *   written, {@link entryArgs} falls back to running the source through tsx, as before: slower to
+ *   start, same behaviour.
  *
  * `node scripts/entry-bundle.mjs <entry.ts>` prints the bundle's path (for the Python tests).
  */
@@ -28,10 +32,16 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const cacheDir = join(root, 'node_modules', '.cache', 'flightdeck-entries');
+const cacheDir = process.env.FLIGHTDECK_BUNDLE_CACHE ? resolve(process.env.FLIGHTDECK_BUNDLE_CACHE) : join(root, 'node_modules', '.cache', 'flightdeck-entries');
+/** Errors that say the cache directory cannot be written here, not that the sources are wrong. */
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC']);
 /** Bumped when the way bundles are built changes, so older bundles are not reused. */
 const RECIPE = 1;
-const STALE_DIR_MS = 60 * 60 * 1000;
+/**
+ * Older builds of an entry are removed by the next build once this old: a process started from one
+ * may still import one of its lazy chunks, so not at once.
+ */
+const STALE_DIR_MS = 24 * 60 * 60 * 1000;
 
 /** `flight-server/src/main.ts` → `flight-server_src_main`. */
 function entryKey(entry) {
@@ -108,7 +118,8 @@ async function buildBundle(entry, key, pointerPath) {
 function removeStaleDirs(key, keep) {
   const now = Date.now();
   for (const name of readdirSync(cacheDir)) {
-    if (name === keep || !name.startsWith(`${key}-`) || name.endsWith('.json') || name.endsWith('.tmp')) continue;
+    // Only this entry's build directories (`<key>-<time>-<pid>`), not another entry whose key extends this one.
+    if (name === keep || !name.startsWith(`${key}-`) || !/^[0-9a-z]+-\d+$/.test(name.slice(key.length + 1))) continue;
     const path = join(cacheDir, name);
     try {
       if (now - statSync(path).mtimeMs > STALE_DIR_MS) rmSync(path, { recursive: true, force: true });
@@ -127,6 +138,24 @@ export async function bundledEntry(entry) {
   if (fresh !== undefined) return fresh;
   mkdirSync(cacheDir, { recursive: true });
   return buildBundle(absolute, key, pointerPath);
+}
+
+/** Whether `error` means the bundle cache cannot be written (so the caller may run the source instead). */
+export function isUnwritableCache(error) {
+  return UNWRITABLE.has(error?.code);
+}
+
+/**
+ * The `node` arguments that run `entry`: its bundle, or, where the cache cannot be written, the
+ * source through tsx's hooks (`bundled` false).
+ */
+export async function entryArgs(entry) {
+  try {
+    return { args: [await bundledEntry(entry)], bundled: true };
+  } catch (error) {
+    if (!isUnwritableCache(error)) throw error;
+    return { args: ['--import', 'tsx', resolve(root, entry)], bundled: false, reason: error.message };
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { FlightClient } from '@flightdeck/proto';
 import { pino } from 'pino';
 import { ensureExplorerBuilt } from './build-explorer.js';
-import { bundledEntry } from './entry-bundle.mjs';
+import { entryArgs } from './entry-bundle.mjs';
 import { withMallocHugePages } from './malloc-env.js';
 import { seedSampleData } from './seed-data.js';
 
@@ -48,8 +48,9 @@ let stopping = false;
 
 /** Starts `<folder>/src/main.ts` (its bundle); resolves with the fields of its `readyMsg` log line. */
 async function startService(name: string, folder: string, readyMsg: string, extraEnv: Record<string, string>): Promise<{ url: string; port: number }> {
-  const entry = await bundledEntry(join(root, folder, 'src', 'main.ts'));
-  const child = spawn(process.execPath, [entry], {
+  const entry = await entryArgs(join(root, folder, 'src', 'main.ts'));
+  if (!entry.bundled) log.warn({ child: name, reason: entry.reason }, `${name} runs through tsx: the bundle cache cannot be written (FLIGHTDECK_BUNDLE_CACHE names another)`);
+  const child = spawn(process.execPath, entry.args, {
     cwd: join(root, folder),
     env: { ...env, LOG_LEVEL: childLogLevel, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],

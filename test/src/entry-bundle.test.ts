@@ -56,6 +56,13 @@ describe('entry bundles', () => {
     expect(run(await bundledEntry(main)).value).toBe(3);
   });
 
+  it('where the bundle cache cannot be written, the flightdeck bin runs its source through tsx', () => {
+    const bin = join(import.meta.dirname, '..', '..', 'client', 'bin', 'flightdeck.mjs');
+    // A path under a regular file: mkdir fails with ENOTDIR, even for root.
+    const out = execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8', env: { ...process.env, FLIGHTDECK_BUNDLE_CACHE: '/dev/null/cache' } });
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it('a source that does not compile fails the build, naming the file', async () => {
     const broken = join(dir, 'broken.ts');
     await writeFile(broken, 'export const = ;\n');
