@@ -11,6 +11,7 @@ signals the whole group.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -84,8 +85,12 @@ def _drain(stream, sink: list[str], on_line=None) -> None:
     stream.close()
 
 
+@functools.cache
 def _server_bundle(node: str) -> str:
-    """The up-to-date bundle of flight-server/src/main.ts (built on first use, when a source changed)."""
+    """The up-to-date bundle of flight-server/src/main.ts (built on first use, when a source changed).
+
+    Asked once per session: the sources do not change under a test run, and each ask is a node
+    process of its own (about 0.2 s) that every server start, crash-test restarts included, paid."""
     if not (REPO_ROOT / "node_modules" / "esbuild").exists():
         pytest.fail("node_modules/esbuild is missing: run `npm ci` first", pytrace=False)
     out = subprocess.run(
