@@ -94,6 +94,41 @@ describe('IpcCache', () => {
     expect(cache.stats()).toMatchObject({ entries: 2, bytes: 80, notAdmitted: 1 });
   });
 
+  it('prefetches what a read will ask for next: one load, counted as one miss, then a hit', async () => {
+    const cache = new IpcCache(100);
+    let loads = 0;
+    let finish!: (v: Uint8Array) => void;
+    const load = () => {
+      loads++;
+      return new Promise<Uint8Array>((resolve) => (finish = resolve));
+    };
+    const ahead = cache.prefetch('next', 30, load);
+    expect(ahead).toBeDefined();
+    // The read arrives while the prefetch is still loading: it joins it.
+    const read = cache.lookup('next', 30, load)!;
+    finish(bytes(30));
+    expect(await read).toBe(await ahead!);
+    expect(loads).toBe(1);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 1, bytes: 30 });
+    // Kept or loading: a prefetch does nothing and counts nothing.
+    expect(cache.prefetch('next', 30, load)).toBeUndefined();
+    expect(loads).toBe(1);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+  });
+
+  it('prefetches only what its admission rule lets in, evicting nothing a read would not', async () => {
+    const cache = new IpcCache(100);
+    await scan(cache, ['a', 'b'], 50);
+    const before = cache.stats();
+    let loads = 0;
+    // Full, and 'c' was never asked for: a read of it would be kept out, so no prefetch either.
+    expect(cache.prefetch('c', 50, async () => (loads++, bytes(50)))).toBeUndefined();
+    expect(loads).toBe(0);
+    expect(cache.stats()).toEqual(before);
+    expect(cache.get('a')).toBeDefined();
+    expect(cache.get('b')).toBeDefined();
+  });
+
   it('returns what getOrLoad loaded even when it keeps none of it', async () => {
     const cache = new IpcCache(50);
     await cache.getOrLoad('a', async () => bytes(40));

@@ -87,6 +87,23 @@ export class IpcCache {
   }
 
   /**
+   * Starts loading `key` ahead of the read expected to ask for it (read-ahead), when it is neither
+   * kept nor loading and the admission rule would let it in now, as it would that read. Counted as
+   * the miss it is; the read it anticipates then finds it loading or kept, a hit. A key that is
+   * kept or loading is left alone (not made more recent, no hit counted), and one the rule keeps
+   * out is left to its read (which counts its own miss). The load, or undefined when none started.
+   */
+  prefetch(key: string, bytes: number, load: () => Promise<Uint8Array>): Promise<Uint8Array> | undefined {
+    if (this.entries.has(key) || this.loading.has(key)) return undefined;
+    const previous = this.history.get(key);
+    if (!this.makeRoom(bytes, previous)) return undefined;
+    this.misses++;
+    this.remember(key, ++this.clock);
+    this.reserved += bytes;
+    return this.startLoad(key, load, bytes, previous);
+  }
+
+  /**
    * The entry for `key`, loading it once however many ask at the same time. The loaded value is
    * kept when the admission rule lets it in; it is returned either way.
    */

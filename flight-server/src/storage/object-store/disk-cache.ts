@@ -14,9 +14,10 @@
  * Objects are immutable (every data file has a fresh name), so a block never goes stale.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { readWholeFile } from '../io/read-whole-file.js';
 
 export interface DiskCacheStats {
   /** Blocks read from disk. */
@@ -191,7 +192,7 @@ export class DiskCache {
     this.touch(name);
     let bytes: Buffer | null = null;
     try {
-      bytes = await readFile(this.path(name)).catch(() => null);
+      bytes = await readWholeFile(this.path(name)).catch(() => null);
     } finally {
       entry.pins--;
       // Eviction passed over this block while it was read: finish it now.

@@ -4,12 +4,13 @@
  * so the names survive a power cut before a catalog version names them.
  */
 import { openAsBlob } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fsyncPath } from '../catalog.js';
 import { StorageError } from '../errors.js';
 import type { BlobLike, FileSource, ObjectInfo, ObjectStore, RandomAccessFile } from './object-store.js';
+import { readWholeFile } from '../io/read-whole-file.js';
 
 /**
  * Opens `file` for writing, creating its directory first. Processes sharing a DATA_DIR sweep empty
@@ -171,6 +172,6 @@ export class LocalDirectoryStore implements ObjectStore, FileSource {
   }
 
   readAll(key: string): Promise<Uint8Array> {
-    return readFile(this.path(key));
+    return readWholeFile(this.path(key));
   }
 }

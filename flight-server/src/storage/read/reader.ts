@@ -129,8 +129,7 @@ async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[
   const path = join(ctx.datasetDir, s.file.path);
   const tier = forwardableTier(s, columns);
   if (tier) {
-    // Keyed by the Parquet file, so retiring that file drops this entry too.
-    const key = IpcCache.key(path, ['<ipc-tier>'], null);
+    const key = tierCacheKey(ctx, s);
     if (tier.bytes > share) return ctx.cache.get(key);
     return ctx.cache.lookup(key, tier.bytes, () => ctx.tier.readWhole(join(ctx.datasetDir, tier.path)));
   }
@@ -139,6 +138,11 @@ async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[
   const bytes = s.estimatedRows * rowBytes;
   if (bytes > share) return ctx.cache.get(key);
   return ctx.cache.lookup(key, bytes, () => ctx.parquet.readIpc(path, { columns, ...(rowGroups ? { rowGroups } : {}) }));
+}
+
+/** The hot cache's key of a file's whole IPC tier copy: keyed by the Parquet file, so retiring that file drops it too. */
+function tierCacheKey(ctx: ReadContext, s: SelectedFile): string {
+  return IpcCache.key(join(ctx.datasetDir, s.file.path), ['<ipc-tier>'], null);
 }
 
 /** The file's IPC tier copy, when the read wants every row and exactly the columns it holds. */
@@ -154,10 +158,21 @@ function forwardableTier(s: SelectedFile, columns: string[]): { path: string; by
  * stored messages in large reads (counted in the read windows held), else windows of decoded
  * rows re-encoded.
  */
-async function* forwardFiles(ctx: ReadContext, m: Manifest, q: ReadQuery, selected: SelectedFile[], schema: Schema, plan: WindowPlan): AsyncGenerator<Uint8Array> {
+async function* forwardFiles(
+  ctx: ReadContext,
+  m: Manifest,
+  q: ReadQuery,
+  selected: SelectedFile[],
+  schema: Schema,
+  plan: WindowPlan,
+  /** Called once this read has asked the cache for each of its own files (so a read-ahead cannot push them out first). */
+  readAhead: () => void,
+): AsyncGenerator<Uint8Array> {
   const columns = schema.fields.map((f) => f.name);
-  for (const s of selected) {
+  if (selected.length === 0) readAhead();
+  for (const [i, s] of selected.entries()) {
     const ipc = await cachedFileIpc(ctx, s, columns, rowBytesOf(s, schema));
+    if (i === selected.length - 1) readAhead();
     if (ipc) {
       const stored = new MessageReader(ipc).readSchema();
       // A file written under another type spelling is re-encoded rather than forwarded.
@@ -172,6 +187,31 @@ async function* forwardFiles(ctx: ReadContext, m: Manifest, q: ReadQuery, select
       continue;
     }
     for await (const w of fileWindows(ctx, m, q, s, schema, plan.windows.get(s)!)) yield tableToIPC(new Table(schema, [w]), 'stream');
+  }
+}
+
+/**
+ * Starts reading, into the hot cache, the files of the partition after this endpoint's, when the
+ * next endpoint of the same plan will forward them whole (a full-partition read) and the cache
+ * admits them. Clients read a plan's endpoints in order (pyarrow's read loop, `FlightClient`,
+ * DuckDB's scan), one DoGet after the other: without this, each endpoint's files are read from
+ * disk only once its DoGet arrives, and disk and network take turns instead of overlapping.
+ * Started once the current endpoint has asked the cache for its own files, so it cannot push
+ * them out first. Bounded by the cache: a file it does not admit (the scan is larger than the cache, or the file
+ * is larger than its share) is left to be read when asked for. A failed read is not reported
+ * here; the next endpoint's own read meets the same fault and reports it.
+ */
+function readAheadNextPartition(ctx: ReadContext, m: Manifest, q: ReadQuery, partitions: string[], schema: Schema): void {
+  const last = partitions.reduce((a, b) => (a > b ? a : b));
+  let next: string | undefined;
+  for (const f of m.files) if (f.partition > last && (next === undefined || f.partition < next)) next = f.partition;
+  if (next === undefined) return;
+  const columns = schema.fields.map((f) => f.name);
+  const share = ctx.cache.capacityBytes / CACHE_SHARE;
+  for (const s of selectFiles(m, q, new Set([next]))) {
+    const tier = forwardableTier(s, columns);
+    if (!s.covered || !tier || tier.bytes > share) continue;
+    void ctx.cache.prefetch(tierCacheKey(ctx, s), tier.bytes, () => ctx.tier.readWhole(join(ctx.datasetDir, tier.path)))?.catch(() => undefined);
   }
 }
 
@@ -286,7 +326,11 @@ export async function readSlice(
 
   if (forwardable(m, q, selected, schema)) {
     const plan = planWindows(selected, schema, { merged: false, maxRows: opts.outputBatchRows, limit: null, windowBytes: opts.readWindowBytes });
-    return { kind: 'ipc', schema, streams: forwardFiles(ctx, m, q, selected, schema, plan), memoryBytes: plan.memoryBytes, estimatedBytes: plan.estimatedBytes };
+    const partitions = slice.partitions;
+    const readAhead = () => {
+      if (partitions !== null && !restrict) readAheadNextPartition(ctx, m, q, partitions, schema);
+    };
+    return { kind: 'ipc', schema, streams: forwardFiles(ctx, m, q, selected, schema, plan, readAhead), memoryBytes: plan.memoryBytes, estimatedBytes: plan.estimatedBytes };
   }
 
   const needed = neededSchema(m, q);
