@@ -42,6 +42,8 @@ export interface IoCounters {
   rchar: number;
   /** Bytes the process caused to be fetched from storage. */
   readBytes: number;
+  /** Bytes the process caused to be sent to storage (counted when it dirties the page cache). */
+  writeBytes: number;
 }
 
 /** /proc/<pid>/io of a process (all its threads), or null where unreadable. */
@@ -49,7 +51,7 @@ export function ioCounters(pid: number): IoCounters | null {
   try {
     const text = readFileSync(`/proc/${pid}/io`, 'utf8');
     const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
-    return { rchar: field('rchar'), readBytes: field('read_bytes') };
+    return { rchar: field('rchar'), readBytes: field('read_bytes'), writeBytes: field('write_bytes') };
   } catch {
     return null;
   }

@@ -1,10 +1,11 @@
 /**
  * The servers under test: flightdeck as one process (`node --import tsx`, never the tsx CLI, whose
  * child would outlive a kill of its pid), the pyarrow peer, and the whole stack via the root start
- * script for GraphQL. Also the page-cache drop that makes "cold" mean nothing in memory.
+ * script for GraphQL. Also the page-cache drop that makes "cold" mean nothing in memory, and the
+ * machine's fsynced write rate that bounds ingest.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withMallocHugePages } from '../../scripts/malloc-env.js';
 import { parseJsonLine, startProcess, type Managed } from './processes.js';
@@ -116,4 +117,25 @@ export function dropPageCache(): boolean {
 
 export function syncDisks(): void {
   execFileSync('sync');
+}
+
+/**
+ * The rate at which this machine makes written bytes durable: `bytes` written to a new file in
+ * `dir` in 8 MiB writes, then fsynced, timed together (the ceiling of any ingest that must write
+ * and fsync that many bytes). Bytes per second.
+ */
+export function fsyncedWriteRate(dir: string, bytes = 512 * 1024 * 1024): number {
+  const path = join(dir, `fsync-rate-${process.pid}.bin`);
+  const chunk = Buffer.alloc(8 * 1024 * 1024, 0x5a);
+  syncDisks();
+  const started = performance.now();
+  const fd = openSync(path, 'w');
+  try {
+    for (let written = 0; written < bytes; written += chunk.length) writeSync(fd, chunk);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  return bytes / ((performance.now() - started) / 1000);
 }
