@@ -17,6 +17,20 @@ async function scan(cache: IpcCache, keys: string[], size: number): Promise<{ hi
   return { hits: cache.stats().hits - before, cached };
 }
 
+/** A load that resolves only when the test says so, counting how often it was started. */
+function pendingLoad(): { load: () => Promise<Uint8Array>; loads: number; finish: (v: Uint8Array) => void } {
+  let resolveLast: ((v: Uint8Array) => void) | undefined;
+  const state = {
+    loads: 0,
+    load: () => {
+      state.loads++;
+      return new Promise<Uint8Array>((resolve) => (resolveLast = resolve));
+    },
+    finish: (v: Uint8Array) => resolveLast!(v),
+  };
+  return state;
+}
+
 describe('IpcCache', () => {
   it('counts hits and misses and evicts the least recently used entry past its capacity', () => {
     const cache = new IpcCache(100);
@@ -66,18 +80,13 @@ describe('IpcCache', () => {
 
   it('shares one load of a cold entry among concurrent readers', async () => {
     const cache = new IpcCache(100);
-    let loads = 0;
-    let finish!: (v: Uint8Array) => void;
-    const load = () => {
-      loads++;
-      return new Promise<Uint8Array>((resolve) => (finish = resolve));
-    };
-    const a = cache.lookup('k', 10, load)!;
-    const b = cache.lookup('k', 10, load)!;
-    const c = cache.getOrLoad('k', load);
-    finish(bytes(10));
+    const loader = pendingLoad();
+    const a = cache.lookup('k', 10, loader.load)!;
+    const b = cache.lookup('k', 10, loader.load)!;
+    const c = cache.getOrLoad('k', loader.load);
+    loader.finish(bytes(10));
     const [va, vb, vc] = await Promise.all([a, b, c]);
-    expect(loads).toBe(1);
+    expect(loader.loads).toBe(1);
     expect(vb).toBe(va);
     expect(vc).toBe(va);
     expect(cache.stats()).toMatchObject({ entries: 1, bytes: 10, misses: 1 });
@@ -96,23 +105,18 @@ describe('IpcCache', () => {
 
   it('prefetches what a read will ask for next: one load, counted as one miss, then a hit', async () => {
     const cache = new IpcCache(100);
-    let loads = 0;
-    let finish!: (v: Uint8Array) => void;
-    const load = () => {
-      loads++;
-      return new Promise<Uint8Array>((resolve) => (finish = resolve));
-    };
-    const ahead = cache.prefetch('next', 30, load);
+    const loader = pendingLoad();
+    const ahead = cache.prefetch('next', 30, loader.load);
     expect(ahead).toBeDefined();
     // The read arrives while the prefetch is still loading: it joins it.
-    const read = cache.lookup('next', 30, load)!;
-    finish(bytes(30));
+    const read = cache.lookup('next', 30, loader.load)!;
+    loader.finish(bytes(30));
     expect(await read).toBe(await ahead!);
-    expect(loads).toBe(1);
+    expect(loader.loads).toBe(1);
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, entries: 1, bytes: 30 });
     // Kept or loading: a prefetch does nothing and counts nothing.
-    expect(cache.prefetch('next', 30, load)).toBeUndefined();
-    expect(loads).toBe(1);
+    expect(cache.prefetch('next', 30, loader.load)).toBeUndefined();
+    expect(loader.loads).toBe(1);
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
   });
 

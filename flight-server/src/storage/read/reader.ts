@@ -197,9 +197,9 @@ async function* forwardFiles(
  * DuckDB's scan), one DoGet after the other: without this, each endpoint's files are read from
  * disk only once its DoGet arrives, and disk and network take turns instead of overlapping.
  * Started once the current endpoint has asked the cache for its own files, so it cannot push
- * them out first. Bounded by the cache: a file it does not admit (the scan is larger than the cache, or the file
- * is larger than its share) is left to be read when asked for. A failed read is not reported
- * here; the next endpoint's own read meets the same fault and reports it.
+ * them out first. Bounded by the cache: a file it does not admit (the scan is larger than the
+ * cache, or the file is larger than its share) is left to be read when asked for. A failed read
+ * is not reported here; the next endpoint's own read meets the same fault and reports it.
  */
 function readAheadNextPartition(ctx: ReadContext, m: Manifest, q: ReadQuery, partitions: string[], schema: Schema): void {
   const last = partitions.reduce((a, b) => (a > b ? a : b));
