@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -83,5 +83,21 @@ describe('read-ahead of the next partition', () => {
     expect(await readEndpoint(plan.endpoints[0]!.slice)).toBe(1440);
     await new Promise((r) => setTimeout(r, 100));
     expect(store.cacheStats().entries).toBe(0);
+  });
+});
+
+describe('a read-ahead that fails', () => {
+  it('reports nothing itself; the next endpoint’s own read meets the fault and reports it', async () => {
+    const plan = await store.plan(wholeDataset('bars'));
+    const [first, second] = plan.endpoints.map((e) => e.slice);
+    // The second day's tier copy is lost before the first endpoint is read (and read ahead of).
+    const tierDir = join(dir, 'bars', '_ipc', 'date=2024-01-03');
+    for (const f of await readdir(tierDir)) await unlink(join(tierDir, f));
+
+    expect(await readEndpoint(first!)).toBe(SYMBOLS.length * 1440);
+    await new Promise((r) => setTimeout(r, 100));
+    // The read-ahead was tried (its miss) and failed: neither kept nor left loading, no error thrown.
+    expect(store.cacheStats()).toMatchObject({ misses: 2, entries: 1 });
+    await expect(readEndpoint(second!)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
