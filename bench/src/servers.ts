@@ -131,7 +131,7 @@ export function fsyncedWriteRate(dir: string, bytes = 512 * 1024 * 1024): number
   const started = performance.now();
   const fd = openSync(path, 'w');
   try {
-    for (let written = 0; written < bytes; written += chunk.length) writeSync(fd, chunk);
+    for (let written = 0; written < bytes; ) written += writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - written));
     fsyncSync(fd);
   } finally {
     closeSync(fd);
