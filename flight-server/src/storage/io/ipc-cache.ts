@@ -82,7 +82,6 @@ export class IpcCache {
       this.notAdmitted++;
       return undefined;
     }
-    this.reserved += bytes;
     return this.startLoad(key, load, bytes, previous);
   }
 
@@ -99,7 +98,6 @@ export class IpcCache {
     if (!this.makeRoom(bytes, previous)) return undefined;
     this.misses++;
     this.remember(key, ++this.clock);
-    this.reserved += bytes;
     return this.startLoad(key, load, bytes, previous);
   }
 
@@ -176,7 +174,9 @@ export class IpcCache {
     return entry.value;
   }
 
+  /** Loads `key` once, holding `reserved` bytes of room for it (0: not admitted before its load) until it settles. */
   private startLoad(key: string, load: () => Promise<Uint8Array>, reserved: number, previous: number | undefined): Promise<Uint8Array> {
+    this.reserved += reserved;
     const loading: Loading = { value: load(), reserved, retired: false };
     this.loading.set(key, loading);
     const settled = () => {

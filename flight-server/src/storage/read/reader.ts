@@ -131,7 +131,7 @@ async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[
   if (tier) {
     const key = tierCacheKey(ctx, s);
     if (tier.bytes > share) return ctx.cache.get(key);
-    return ctx.cache.lookup(key, tier.bytes, () => ctx.tier.readWhole(join(ctx.datasetDir, tier.path)));
+    return ctx.cache.lookup(key, tier.bytes, () => readTier(ctx, tier));
   }
   const rowGroups = s.rowGroups.length === s.file.rowGroups.length ? null : s.rowGroups;
   const key = IpcCache.key(path, columns, rowGroups);
@@ -143,6 +143,11 @@ async function cachedFileIpc(ctx: ReadContext, s: SelectedFile, columns: string[
 /** The hot cache's key of a file's whole IPC tier copy: keyed by the Parquet file, so retiring that file drops it too. */
 function tierCacheKey(ctx: ReadContext, s: SelectedFile): string {
   return IpcCache.key(join(ctx.datasetDir, s.file.path), ['<ipc-tier>'], null);
+}
+
+/** A file's whole IPC tier copy, read from where the dataset's files are. */
+function readTier(ctx: ReadContext, tier: { path: string }): Promise<Uint8Array> {
+  return ctx.tier.readWhole(join(ctx.datasetDir, tier.path));
 }
 
 /** The file's IPC tier copy, when the read wants every row and exactly the columns it holds. */
@@ -211,7 +216,7 @@ function readAheadNextPartition(ctx: ReadContext, m: Manifest, q: ReadQuery, par
   for (const s of selectFiles(m, q, new Set([next]))) {
     const tier = forwardableTier(s, columns);
     if (!s.covered || !tier || tier.bytes > share) continue;
-    void ctx.cache.prefetch(tierCacheKey(ctx, s), tier.bytes, () => ctx.tier.readWhole(join(ctx.datasetDir, tier.path)))?.catch(() => undefined);
+    void ctx.cache.prefetch(tierCacheKey(ctx, s), tier.bytes, () => readTier(ctx, tier))?.catch(() => undefined);
   }
 }
 
