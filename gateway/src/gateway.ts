@@ -11,7 +11,7 @@ import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
-import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
+import { closeServer, createHttpFront, listen, stringifyResult } from '@flightdeck/graphql-http';
 import { serveExplorer } from './explorer-assets.js';
 import { createLogger } from './logger.js';
 import { passThrough } from './pass-through.js';
@@ -102,6 +102,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const apollo = new ApolloServer<GatewayContext>({
     gateway: routed,
     logger,
+    // Answers are written from reused buffers (graphql-http's encoded-body.ts).
+    stringifyResult,
     includeStacktraceInErrorResponses: false,
     plugins: [requestLogPlugin(), refusalStatusPlugin(), subscriptionsOverHttpPlugin(), ApolloServerPluginCacheControlDisabled()],
   });

@@ -13,7 +13,7 @@ import { DatasetCatalog } from './dataset-catalog.js';
 import { isClientFault } from './errors.js';
 import { authenticatedFlight } from './flight-auth.js';
 import type { FlightPort } from './flight-port.js';
-import { closeServer, createHttpFront, listen } from '@flightdeck/graphql-http';
+import { closeServer, createHttpFront, listen, stringifyResult } from '@flightdeck/graphql-http';
 import { jitGateway } from './jit-executor.js';
 import { createLoaders } from './loaders.js';
 import { createLogger } from './logger.js';
@@ -101,6 +101,8 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
     gateway: jitGateway(schema),
     validationRules: [queryLimitsRule(config)],
     includeStacktraceInErrorResponses: false,
+    // A week of minute bars is ~1 MB of JSON: written from reused buffers (graphql-http's encoded-body.ts).
+    stringifyResult,
     plugins: [requestLogPlugin(), ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()],
     logger,
   });

@@ -24,6 +24,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLResponse } from '@apollo/server';
 import type { Logger } from 'pino';
+import { BodyBuffers, ENCODED_BODY, EncodedBody, withEncodedBody } from './encoded-body.js';
 import { HttpMetrics } from './http-metrics.js';
 
 /** Largest request body accepted; GraphQL documents for these schemas are small. */
@@ -190,6 +191,7 @@ function refuseBody(req: IncomingMessage, res: ServerResponse, error: HttpError)
 export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOptions<TContext>): Server {
   const { apollo, logger } = opts;
   const metrics = new HttpMetrics(opts.service);
+  const bodyBuffers = new BodyBuffers();
 
   const graphql = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string, scope: RequestScope) => {
     const headers = new HeaderMap();
@@ -217,11 +219,16 @@ export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOpt
         body = text;
       }
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: () => opts.context(req, scope),
-    });
-    await sendGraphQLResponse(res, response, metrics);
+    // The answer's bytes live in a lent buffer until the response closes (encoded-body.ts).
+    const encoded = new EncodedBody(bodyBuffers);
+    res.once('close', () => encoded.release());
+    const response = await withEncodedBody(encoded, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method, headers, search: url.search, body },
+        context: () => opts.context(req, scope),
+      }),
+    );
+    await sendGraphQLResponse(res, response, metrics, encoded);
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string, scope: RequestScope) => {
@@ -292,12 +299,15 @@ export function createHttpFront<TContext extends BaseContext>(opts: HttpFrontOpt
 }
 
 /** Writes Apollo's answer to a node:http response, counting the GraphQL errors it carries. */
-async function sendGraphQLResponse(res: ServerResponse, response: HTTPGraphQLResponse, metrics: HttpMetrics): Promise<void> {
+async function sendGraphQLResponse(res: ServerResponse, response: HTTPGraphQLResponse, metrics: HttpMetrics, encoded: EncodedBody): Promise<void> {
   for (const [key, value] of response.headers) res.setHeader(key, value);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') {
-    metrics.countErrors(response.body.string);
-    res.end(response.body.string);
+    const body = response.body.string === ENCODED_BODY ? encoded.bytes() : response.body.string;
+    if (body === undefined) throw new Error('Apollo answered with an encoded body that is gone');
+    metrics.countErrors(body);
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
     return;
   }
   for await (const chunk of response.body.asyncIterator) res.write(chunk);

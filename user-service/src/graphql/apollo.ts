@@ -6,6 +6,7 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { stringifyResult } from '@flightdeck/graphql-http';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { isClientFault } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -47,6 +48,8 @@ export function createApollo(logger: Logger): ApolloServer<UserContext> {
   return new ApolloServer<UserContext>({
     schema: userSubgraphSchema,
     logger,
+    // Answers are written from reused buffers (graphql-http's encoded-body.ts).
+    stringifyResult,
     includeStacktraceInErrorResponses: false,
     // main.ts owns SIGINT/SIGTERM: it stops the server, then closes the database.
     stopOnTerminationSignals: false,
