@@ -196,10 +196,11 @@ describe('Query.datasets and Query.instrument', () => {
     expect(r.data).toEqual({ a: { symbol: 'AAPL' }, n: { symbol: 'NVDA' }, x: null });
   });
 
-  it('reads an instrument\'s series beside its existence check, once, with literal or variable arguments', async () => {
+  it('reads an instrument\'s series once, and checks its existence only when that read finds no rows', async () => {
     const expected = minute.filter((b) => b.symbol === 'MSFT' && b.ts < ns('2024-01-02T14:35:00Z'));
     const literal = `{ instrument(symbol: "MSFT") { series(dataset: "bars_1m", from: "2024-01-02T14:30:00Z", to: "2024-01-02T14:35:00Z") { ts close } latest(dataset: "bars_1m") { close } } }`;
     const variables = `query($s: String!, $from: DateTime, $to: DateTime) { instrument(symbol: $s) { series(dataset: "bars_1m", from: $from, to: $to) { ts close } latest(dataset: "bars_1m") { close } } }`;
+    const isExistenceCheck = (query: Record<string, unknown>) => query.limit === 1 && (query.columns as string[]).length === 2;
     for (const [query, vars] of [
       [literal, {}],
       [variables, { s: 'MSFT', from: '2024-01-02T14:30:00Z', to: '2024-01-02T14:35:00Z' }],
@@ -210,18 +211,28 @@ describe('Query.datasets and Query.instrument', () => {
       expect(r.data!.instrument.series.close).toEqual(expected.map((b) => b.close));
       expect(r.data!.instrument.latest.close).toBe(lastOf(minute, 'MSFT').close);
       const spans = recorder.doGetSpans();
-      // The existence check (key and time only, one row) and the series read, made once and
-      // started before the check had answered.
-      const existence = spans.filter((s) => s.query.limit === 1 && (s.query.columns as string[]).length === 2);
-      const series = spans.filter((s) => s.query.start !== undefined && s.query.end !== undefined);
-      expect(existence).toHaveLength(1);
-      expect(series).toHaveLength(1);
-      expect(series[0]!.started).toBeLessThan(existence[0]!.ended!);
+      // The series read found rows: that is the proof of existence, so no check and no ListFlights.
+      expect(spans.filter((s) => isExistenceCheck(s.query))).toHaveLength(0);
+      expect(spans.filter((s) => s.query.start !== undefined && s.query.end !== undefined)).toHaveLength(1);
+      expect(recorder.calls.filter((c) => c.call === 'ListFlights')).toHaveLength(0);
     }
-    // An unknown symbol: null, no error, though its series read was started.
+    // A known symbol with no rows in the range: the read comes back empty, then the check finds it.
+    recorder.reset();
+    const empty = await gql(facade, literal.replace('2024-01-02T14:30:00Z', '2020-01-02T14:30:00Z').replace('2024-01-02T14:35:00Z', '2020-01-02T14:35:00Z'));
+    expect(empty.errors).toBeUndefined();
+    expect(empty.data!.instrument.series.close).toEqual([]);
+    const emptySpans = recorder.doGetSpans();
+    const read = emptySpans.filter((s) => String(s.query.start).startsWith('2020-01-02'));
+    const check = emptySpans.filter((s) => isExistenceCheck(s.query));
+    expect(read).toHaveLength(1);
+    expect(check).toHaveLength(1);
+    expect(check[0]!.started).toBeGreaterThanOrEqual(read[0]!.ended!);
+    // An unknown symbol: null, no error, after its read and the check.
+    recorder.reset();
     const unknown = await gql(facade, literal.replace('"MSFT"', '"NOPE"'));
     expect(unknown.errors).toBeUndefined();
     expect(unknown.data).toEqual({ instrument: null });
+    expect(recorder.doGetSpans().filter((s) => isExistenceCheck(s.query)).length).toBeGreaterThan(0);
     // A field that may not run (@include / @skip) is not read ahead.
     recorder.reset();
     const skipped = await gql(facade, `{ instrument(symbol: "MSFT") { symbol series(dataset: "bars_1m") @include(if: false) { ts } } }`);

@@ -8,7 +8,7 @@ import { INTERVALS, isInterval } from '@flightdeck/contract';
 import { argumentsFault, DateTimeScalar } from '@flightdeck/graphql-http';
 import { getArgumentValues, GraphQLScalarType, isObjectType, Kind, type GraphQLResolveInfo } from 'graphql';
 import type { Logger } from 'pino';
-import { barShape, barsOfSlice, seriesOfSlice, type Bar, type Series } from './bar-block.js';
+import { barShape, barsOfSlice, seriesOfSlice, sliceLength, type Bar, type Series } from './bar-block.js';
 import type { DatasetCatalog } from './dataset-catalog.js';
 import { facadeError, toGraphQLError } from './errors.js';
 import type { DatasetDescription, FlightPort } from './flight-port.js';
@@ -132,7 +132,10 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
       instrument: (_: unknown, args: { symbol: string }, ctx: FacadeContext, info: GraphQLResolveInfo) =>
         guard(args, async (): Promise<InstrumentRef | null> => {
           const symbol = checkSymbol(args.symbol);
-          const prefetched = prefetchReads(info, ctx, symbol, defaultDataset);
+          // A read of the selection that finds rows of the symbol proves it exists: a chart's
+          // `instrument { series }` then costs that one Flight call, and no existence check.
+          const rowsRead = await Promise.all(prefetchReads(info, ctx, symbol, defaultDataset));
+          if (rowsRead.some((rows) => rows > 0)) return { symbol };
           const exists = async (): Promise<boolean> => {
             if (await hasSymbolIn(ctx, defaultDataset, symbol)) return true;
             const others: string[] = [];
@@ -143,14 +146,7 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
             const answers = await Promise.all(others.map((name) => hasSymbolIn(ctx, name, symbol)));
             return answers.some(Boolean);
           };
-          let found = false;
-          try {
-            found = await exists();
-          } finally {
-            // No read of this request outlives its answer when its children will not run.
-            if (!found) await Promise.allSettled(prefetched);
-          }
-          return found ? { symbol } : null;
+          return (await exists()) ? { symbol } : null;
         }),
       bars: (_: unknown, args: RawBarArgs & { symbol: string }, ctx: FacadeContext) =>
         guard(args, async () => barsOfSlice(await ctx.loaders.bars(barArgs(args, defaultDataset), checkSymbol(args.symbol)))),
@@ -185,20 +181,19 @@ export function createResolvers(deps: ResolverDeps): GraphQLResolverMap<FacadeCo
 }
 
 /**
- * Starts the reads an `instrument(symbol) { bars / series }` selection will make, beside the
- * existence check instead of after it: the child resolvers then find them in the request's
- * loaders (same arguments, same DataLoader key) and no second read is made. Without this a chart's
- * `instrument { series }` pays two Flight round trips one after the other (the explorer's every
- * chart and watchlist row). Only plain fields of the selection (no directive) whose arguments
- * check out are started; anything else is left to its resolver. `latest` is not started: for a symbol that
- * turns out unknown it probes ever wider windows, several reads for nothing. Returns the reads
- * started, settled either way, for the caller to wait on when the symbol is unknown.
+ * Starts the reads an `instrument(symbol) { bars / series }` selection will make, before the
+ * symbol's existence is known: the child resolvers then find them in the request's loaders (same
+ * arguments, same DataLoader key) and no second read is made; and a read that finds rows makes the
+ * existence check needless. Only plain fields of the selection (no directive) whose arguments
+ * check out are started; anything else is left to its resolver. `latest` is not started: for a
+ * symbol that turns out unknown it probes ever wider windows, several reads for nothing. Returns
+ * each read's row count (0 for a read that failed: its resolver reports the failure).
  */
-function prefetchReads(info: GraphQLResolveInfo | undefined, ctx: FacadeContext, symbol: string, defaultDataset: string): Promise<unknown>[] {
+function prefetchReads(info: GraphQLResolveInfo | undefined, ctx: FacadeContext, symbol: string, defaultDataset: string): Promise<number>[] {
   const instrument = info?.schema.getType('Instrument');
   if (!info || !isObjectType(instrument)) return [];
   const fields = instrument.getFields();
-  const started: Promise<unknown>[] = [];
+  const started: Promise<number>[] = [];
   for (const node of info.fieldNodes) {
     for (const selection of node.selectionSet?.selections ?? []) {
       // A field under @skip / @include may not run at all: its resolver reads, if it runs.
@@ -208,8 +203,7 @@ function prefetchReads(info: GraphQLResolveInfo | undefined, ctx: FacadeContext,
       try {
         const raw = getArgumentValues(fields[name]!, selection, info.variableValues) as RawBarArgs;
         checkArguments(raw);
-        // Its resolver reports a failure, and an unknown symbol's read is only waited for.
-        started.push(ctx.loaders.bars(barArgs(raw, defaultDataset), symbol).catch(() => undefined));
+        started.push(ctx.loaders.bars(barArgs(raw, defaultDataset), symbol).then(sliceLength, () => 0));
       } catch {
         // Arguments its resolver will refuse, with the message it gives: nothing to start.
       }

@@ -5,6 +5,7 @@
  * framework integration in core; this is its standalone server minus Express, plus the probes,
  * request ids and the body limit.
  *
+ * - Apollo's answers are written as bytes from reused buffers (encoded-body.ts).
  * - Every response carries `x-request-id`: the client's when it is 1-128 of `A-Z a-z 0-9 _ . : -`,
  *   else a new UUID. The context factory gets it, with a child logger that logs it.
  * - Transport faults get a GraphQL-shaped body, `{"errors":[{"message":…,"extensions":{"code":…}}]}`:
