@@ -42,10 +42,6 @@ export class ByteSink {
     return this.#buffer.byteLength;
   }
 
-  get length(): number {
-    return this.#length;
-  }
-
   /** Forgets what was written; the memory stays for the next use. */
   reset(): void {
     this.#length = 0;
