@@ -133,12 +133,19 @@ class TextWriter {
     if (this.#pending.length >= FLUSH_CHARS) this.flush();
   }
 
-  /** Writes one value, the property `key` of its parent; false where JSON.stringify gives undefined. */
-  value(key: string, value: unknown, depth: number): boolean {
+  /**
+   * Writes `prefix` and one value, the property `key` of its parent; false, writing nothing, where
+   * JSON.stringify gives the value no text (its parent then drops the key or writes null).
+   */
+  value(key: string, value: unknown, depth: number, prefix = ''): boolean {
     const text = this.#whole(key, value, depth);
     if (text === undefined) return false;
-    if (text === null) this.#walk(value as object, depth);
-    else this.#emit(text);
+    if (text === null) {
+      if (prefix !== '') this.#emit(prefix);
+      this.#walk(value as object, depth);
+    } else {
+      this.#emit(prefix + text);
+    }
     return true;
   }
 
@@ -175,17 +182,7 @@ class TextWriter {
     this.#emit('{');
     let first = true;
     for (const key of Object.keys(record)) {
-      const child = record[key];
-      const text = this.#whole(key, child, depth + 1);
-      if (text === undefined) continue;
-      const prefix = `${first ? '' : ','}${JSON.stringify(key)}:`;
-      first = false;
-      if (text === null) {
-        this.#emit(prefix);
-        this.#walk(child as object, depth + 1);
-      } else {
-        this.#emit(prefix + text);
-      }
+      if (this.value(key, record[key], depth + 1, `${first ? '' : ','}${JSON.stringify(key)}:`)) first = false;
     }
     this.#emit('}');
   }
@@ -193,15 +190,11 @@ class TextWriter {
 
 /** How many elements from `start` on one JSON.stringify of a slice takes (1: the element goes alone). */
 function flatGroup(items: unknown[], start: number): number {
-  if (isPrimitive(items[start])) {
-    const end = Math.min(items.length, start + PRIMITIVES_PER_GROUP);
-    let i = start + 1;
-    while (i < end && isPrimitive(items[i])) i++;
-    return i - start;
-  }
-  if (!isFlatObject(items[start])) return 1;
-  const end = Math.min(items.length, start + OBJECTS_PER_GROUP);
+  const primitives = isPrimitive(items[start]);
+  if (!primitives && !isFlatObject(items[start])) return 1;
+  const flat = primitives ? isPrimitive : isFlatObject;
+  const end = Math.min(items.length, start + (primitives ? PRIMITIVES_PER_GROUP : OBJECTS_PER_GROUP));
   let i = start + 1;
-  while (i < end && isFlatObject(items[i])) i++;
+  while (i < end && flat(items[i])) i++;
   return i - start;
 }
