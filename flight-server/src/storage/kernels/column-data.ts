@@ -69,6 +69,32 @@ export function int64Words(v: BigInt64Array): Int32Array {
   return w;
 }
 
+/** Rows holding the smallest and the largest of int64 values (the first of equals); [-1, -1] when empty. */
+export function int64ExtremeRows(v: BigInt64Array): [min: number, max: number] {
+  if (v.length === 0) return [-1, -1];
+  const w = int64Words(v);
+  let minRow = 0;
+  let maxRow = 0;
+  let minHi = w[1]!;
+  let minLo = w[0]! >>> 0;
+  let maxHi = minHi;
+  let maxLo = minLo;
+  for (let i = 1; i < v.length; i++) {
+    const hi = w[2 * i + 1]!;
+    const lo = w[2 * i]! >>> 0;
+    if (hi < minHi || (hi === minHi && lo < minLo)) {
+      minHi = hi;
+      minLo = lo;
+      minRow = i;
+    } else if (hi > maxHi || (hi === maxHi && lo > maxLo)) {
+      maxHi = hi;
+      maxLo = lo;
+      maxRow = i;
+    }
+  }
+  return [minRow, maxRow];
+}
+
 /** The fixed-width values of `d`, exactly `d.length` of them. */
 export function fixedValues(d: Data): FixedArray {
   const v = d.values as FixedArray | undefined;

@@ -2,7 +2,7 @@
  * Timestamps as a radix-sort key: (value - minimum) / common divisor in two unsigned 32-bit words,
  * in the order of the values but with far fewer significant bits, so fewer radix passes.
  */
-import { int64Words } from './column-data.js';
+import { int64ExtremeRows, int64Words } from './column-data.js';
 
 /** Significant bits of an unsigned 32-bit value: the bits a radix sort over it must cover. */
 export function bitsOf(x: number): number {
@@ -36,16 +36,9 @@ function gcd(a: number, b: number): number {
 export function timeKey(values: BigInt64Array): TimeKey {
   const n = values.length;
   const w = int64Words(values);
-  let minHi = 0;
-  let minLo = 0;
-  for (let i = 0; i < n; i++) {
-    const hi = w[2 * i + 1]!;
-    const lo = w[2 * i]! >>> 0;
-    if (i === 0 || hi < minHi || (hi === minHi && lo < minLo)) {
-      minHi = hi;
-      minLo = lo;
-    }
-  }
+  const [minRow] = int64ExtremeRows(values);
+  const minHi = n === 0 ? 0 : w[2 * minRow + 1]!;
+  const minLo = n === 0 ? 0 : w[2 * minRow]! >>> 0;
   const dLo = new Uint32Array(n);
   const dHi = new Uint32Array(n);
   let orLo = 0;

@@ -3,12 +3,13 @@
  * nulls in key and time columns refused, time values kept in the contract's domain, and rows
  * split by time partition. Nothing is written until the stream ends whole.
  */
-import type { RecordBatch, Schema, Timestamp } from 'apache-arrow';
+import type { RecordBatch, Schema, Timestamp, TimeUnit } from 'apache-arrow';
+import { int64ExtremeRows } from '../kernels/column-data.js';
 import { conformBatch } from '../kernels/conform.js';
 import { takeRows } from '../kernels/take-filter.js';
 import { timeColumnInt64, toNanoseconds } from '../kernels/time-column.js';
 import { StorageError } from '../errors.js';
-import { groupRowsByPartition, type PartitionRange } from '../partition-path.js';
+import { groupRowsByPartition, partitionOf, type PartitionRange } from '../partition-path.js';
 import { formatIsoMs, MAX_TIME_NS, MIN_TIME_NS, type PartitionScheme } from '@flightdeck/contract';
 
 export interface IngestLimits {
@@ -40,26 +41,20 @@ export class IngestBuffer {
     }
     const unit = (this.schema.fields.find((f) => f.name === this.roles.timeColumn)!.type as Timestamp).unit;
     const raw = timeColumnInt64(batch, this.roles.timeColumn);
-    const times = new Array<bigint>(raw.length);
-    for (let i = 0; i < raw.length; i++) {
-      const ns = toNanoseconds(raw[i]!, unit);
-      if (ns < MIN_TIME_NS || ns >= MAX_TIME_NS) {
-        throw new StorageError(
-          'INVALID_ARGUMENT',
-          `column "${this.roles.timeColumn}" row ${this.rows + i}: time ${raw[i]} (${formatIsoMs(ns)}) is outside [1678-01-01, 2262-01-01) UTC`,
-        );
-      }
-      times[i] = ns;
-    }
-    const groups = groupRowsByPartition((i) => times[i]!, times.length, this.roles.partition);
-    for (const [key, group] of groups) {
-      const part = groups.size === 1 ? batch : takeRows(batch, Uint32Array.from(group.rows));
-      let target = this.partitions.get(key);
-      if (!target) {
-        target = { range: group.range, batches: [] };
-        this.partitions.set(key, target);
-      }
-      target.batches.push(part);
+    // The batch's earliest and latest times decide the common case without a BigInt per row: all
+    // rows in the contract's domain, and (a crawler's minute, most of a large put's batches) all
+    // in one partition. A BigInt time and a row index per row took 2.2 s of main thread over the
+    // bench's 10M-row put (65,536-row batches).
+    const [minRow, maxRow] = int64ExtremeRows(raw);
+    const minNs = toNanoseconds(raw[minRow]!, unit);
+    const maxNs = toNanoseconds(raw[maxRow]!, unit);
+    if (minNs < MIN_TIME_NS || maxNs >= MAX_TIME_NS) this.#refuseOutOfDomain(raw, unit);
+    const first = partitionOf(minNs, this.roles.partition);
+    if (maxNs < first.endNs) {
+      this.#append(first, batch);
+    } else {
+      const groups = groupRowsByPartition((i) => toNanoseconds(raw[i]!, unit), raw.length, this.roles.partition);
+      for (const group of groups.values()) this.#append(group.range, takeRows(batch, Uint32Array.from(group.rows)));
     }
     this.rows += batch.numRows;
     this.bytes += batchBytes(batch);
@@ -69,6 +64,29 @@ export class IngestBuffer {
         `DoPut stream holds more than ${this.limits.maxStreamBytes} bytes of Arrow data (MAX_PUT_BYTES); split it into several DoPuts`,
       );
     }
+  }
+
+  #append(range: PartitionRange, part: RecordBatch): void {
+    let target = this.partitions.get(range.key);
+    if (!target) {
+      target = { range, batches: [] };
+      this.partitions.set(range.key, target);
+    }
+    target.batches.push(part);
+  }
+
+  /** Throws INVALID_ARGUMENT naming the first row whose time is outside the contract's domain. */
+  #refuseOutOfDomain(raw: BigInt64Array, unit: TimeUnit): never {
+    for (let i = 0; i < raw.length; i++) {
+      const ns = toNanoseconds(raw[i]!, unit);
+      if (ns < MIN_TIME_NS || ns >= MAX_TIME_NS) {
+        throw new StorageError(
+          'INVALID_ARGUMENT',
+          `column "${this.roles.timeColumn}" row ${this.rows + i}: time ${raw[i]} (${formatIsoMs(ns)}) is outside [1678-01-01, 2262-01-01) UTC`,
+        );
+      }
+    }
+    throw new Error('unreachable: a time outside the domain was found, then not');
   }
 }
 
