@@ -41,6 +41,8 @@ export interface FlightServerConfig extends OperationsConfig {
   testEncodeDelayMs: number;
   /** DoGet on node:http2 directly ('http2', no copy of bodies) or through grpc-js (FLIGHT_DOGET_TRANSPORT). */
   doGetTransport: 'http2' | 'grpc-js';
+  /** FLIGHT_RECEIVE_WINDOW_BYTES: HTTP/2 receive window of each stream (a connection's is four times it). */
+  receiveWindowBytes: number;
   /** FLIGHT_CHECKPOINT_EVERY: a catalog checkpoint follows every version that is a multiple of this. */
   checkpointEvery: number;
   /** FLIGHT_COMPACT_FILES: partitions with more files are merged in the background; 0 = off. */
@@ -175,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FlightServerCo
     ingestPendingBytes: integer(env, 'INGEST_PENDING_MB', 1024, 1, 1024 * 1024) * MiB,
     testEncodeDelayMs: integer(env, 'FLIGHT_TEST_ENCODE_DELAY_MS', 0, 0, 3_600_000),
     doGetTransport: oneOf(env, 'FLIGHT_DOGET_TRANSPORT', ['http2', 'grpc-js'] as const, 'http2'),
+    receiveWindowBytes: integer(env, 'FLIGHT_RECEIVE_WINDOW_BYTES', 4 * MiB, 65_535, 256 * MiB),
     checkpointEvery: integer(env, 'FLIGHT_CHECKPOINT_EVERY', 100, 1, 1_000_000),
     compactFiles: integer(env, 'FLIGHT_COMPACT_FILES', 16, 0, 1_000_000),
     mallocHugePages: mallocHugePages(env.GLIBC_TUNABLES),

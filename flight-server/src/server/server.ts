@@ -9,6 +9,7 @@ import { createCallGate, createFlightService, type FlightServerDeps } from './fl
 import { startMetricsServer, type RunningMetricsServer } from './observe/metrics.js';
 import { HealthService, healthServiceDefinition } from './transport/grpc-health.js';
 import { routeDoGetOverHttp2 } from './transport/http2-doget.js';
+import { widenReceiveWindows } from './transport/receive-window.js';
 import { tolerateMalformedRequests } from './transport/request-guard.js';
 import { serverCredentials } from './transport/tls.js';
 
@@ -47,6 +48,9 @@ export async function startFlightServer(deps: FlightServerDeps): Promise<Running
       err ? reject(err) : resolve(bound),
     );
   });
+  if (!widenReceiveWindows(server, config.receiveWindowBytes)) {
+    logger.warn('receive windows stay at 64 KiB: grpc-js\'s HTTP/2 servers are not where this version expects them');
+  }
   const routed =
     config.doGetTransport === 'http2'
       ? routeDoGetOverHttp2(server, {
