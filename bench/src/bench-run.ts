@@ -14,6 +14,7 @@ import type { CacheStats, Describe, Descriptor, GetResult } from './flight-resul
 import { ioCounters, JsonWorker, type Managed } from './processes.js';
 import { formatBytes } from './report.js';
 import { ReportRows } from './report-rows.js';
+import { withMallocHugePages } from '../../scripts/malloc-env.js';
 import { dropPageCache, startFlightdeck, startPeer, type Listening, type PeerOptions } from './servers.js';
 
 export class BenchRun extends ReportRows {
@@ -94,8 +95,13 @@ export class BenchRun extends ReportRows {
     this.meta.generated = { rows: g.data.rows, arrowBytes: g.data.nbytes, upsertRows: g.upsert.rows, seconds: g.seconds };
     this.cacheMb = this.cfg.cacheMb ?? Math.max(512, Math.ceil((2 * g.data.nbytes) / 2 ** 20));
     this.meta.flightdeckEnv = { CACHE_MB: this.cacheMb };
-    this.#py = await JsonWorker.start('pyarrow client', python, [join(root, 'bench', 'client.py')], root);
-    this.#node = await JsonWorker.start('node client', process.execPath, ['--import', 'tsx', join(root, 'bench', 'src', 'node-client.ts')], root);
+    // Both clients allocate their receive buffers with glibc's malloc, as the server does: they run
+    // with the allocator setting the server gets (docs/configuration.md, "Memory allocator"), so
+    // neither client's page faults decide a ratio. GLIBC_TUNABLES=glibc.malloc.hugetlb=0 turns it off for all.
+    const clientEnv = withMallocHugePages(process.env);
+    this.meta.clientEnv = { GLIBC_TUNABLES: clientEnv.GLIBC_TUNABLES ?? '' };
+    this.#py = await JsonWorker.start('pyarrow client', python, [join(root, 'bench', 'client.py')], root, clientEnv);
+    this.#node = await JsonWorker.start('node client', process.execPath, ['--import', 'tsx', join(root, 'bench', 'src', 'node-client.ts')], root, clientEnv);
   }
 
   async close(): Promise<void> {

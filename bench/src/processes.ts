@@ -195,10 +195,11 @@ export class JsonWorker {
     this.#box = box;
   }
 
-  static async start(name: string, command: string, args: string[], cwd: string): Promise<JsonWorker> {
+  static async start(name: string, command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<JsonWorker> {
     const box: { waiting?: (line: string) => void } = {};
     const proc = await startProcess<true>(name, command, args, {
       cwd,
+      ...(env === undefined ? {} : { env }),
       stdin: true,
       ready: (line) => (parseJsonLine(line)?.ready === true ? true : undefined),
       onLine: (line) => {

@@ -29,6 +29,7 @@ export async function dogetHotNode(run: BenchRun, fdUrl: string): Promise<void> 
     notes: [
       ...(bad.length ? [`wrong row counts: ${bad.map((r) => r.rows).join(', ')} (expected ${n})`] : []),
       'Both columns read the same flightdeck server, repetitions alternating between the clients: the ratio is the Node client over the pyarrow client. Bytes: the Arrow buffers of the batches each client decoded.',
+      `Both clients ran with GLIBC_TUNABLES=${String((run.meta.clientEnv as { GLIBC_TUNABLES?: string } | undefined)?.GLIBC_TUNABLES ?? '')} (the server's allocator setting): on a VM whose page faults are slow, fresh receive buffers bound either client (docs/configuration.md, "Memory allocator").`,
     ],
   });
   run.target('≥ 0.8× the pyarrow client on the same server', (r) => r >= 0.8);
