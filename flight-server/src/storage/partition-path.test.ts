@@ -1,3 +1,4 @@
+import { TimeUnit } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { MAX_TIME_NS, MIN_TIME_NS } from '@flightdeck/contract';
 import { groupRowsByPartition, parsePartitionKey, partitionOf } from './partition-path.js';
@@ -56,10 +57,34 @@ describe('parsePartitionKey', () => {
 
 describe('groupRowsByPartition', () => {
   it('groups unsorted rows into their partitions', () => {
-    const times = [ns('2024-01-02T10:00:00Z'), ns('2024-01-03T10:00:00Z'), ns('2024-01-02T23:59:59Z'), ns('2024-01-03T00:00:00Z')];
-    const groups = groupRowsByPartition((i) => times[i]!, times.length, 'day');
+    const times = BigInt64Array.from([ns('2024-01-02T10:00:00Z'), ns('2024-01-03T10:00:00Z'), ns('2024-01-02T23:59:59Z'), ns('2024-01-03T00:00:00Z')]);
+    const groups = groupRowsByPartition(times, TimeUnit.NANOSECOND, 'day');
     expect([...groups.keys()]).toEqual(['date=2024-01-02', 'date=2024-01-03']);
     expect(groups.get('date=2024-01-02')!.rows).toEqual([0, 2]);
     expect(groups.get('date=2024-01-03')!.rows).toEqual([1, 3]);
+  });
+
+  it('places every row as partitionOf does, in any unit, around the epoch and partition edges', () => {
+    const scale = { [TimeUnit.SECOND]: 1_000_000_000n, [TimeUnit.MILLISECOND]: 1_000_000n, [TimeUnit.MICROSECOND]: 1_000n, [TimeUnit.NANOSECOND]: 1n };
+    const hour = 3_600_000_000_000n;
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    for (const unit of [TimeUnit.SECOND, TimeUnit.MILLISECOND, TimeUnit.MICROSECOND, TimeUnit.NANOSECOND]) {
+      for (const scheme of ['hour', 'day', 'month', 'year'] as const) {
+        // Runs of nearby times (as a batch of bars has) and jumps, both sides of 1970 and of partition edges.
+        const base = [0n, -hour * 24n * 400n, hour * 24n * 365n * 54n, MIN_TIME_NS + hour, MAX_TIME_NS - hour];
+        const raw = BigInt64Array.from({ length: 400 }, (_, i) => {
+          const t = base[Math.floor(i / 80)]! + BigInt(next() % 7200 - 3600) * 1_000_000_000n;
+          return t / scale[unit];
+        });
+        const groups = groupRowsByPartition(raw, unit, scheme);
+        const expected = new Map<string, number[]>();
+        raw.forEach((v, i) => {
+          const key = partitionOf(v * scale[unit], scheme).key;
+          expected.set(key, [...(expected.get(key) ?? []), i]);
+        });
+        expect(new Map([...groups].map(([key, g]) => [key, g.rows]))).toEqual(expected);
+      }
+    }
   });
 });

@@ -2,8 +2,11 @@
  * Time partitioning: which Hive-style directory a row's time value belongs to, and the
  * [start, end) range a directory covers. All arithmetic is in UTC and in nanoseconds.
  */
+import type { TimeUnit } from 'apache-arrow';
 import { floorDiv, NS_PER_MS, type PartitionScheme } from '@flightdeck/contract';
 import { StorageError } from './errors.js';
+import { int64Words } from './kernels/column-data.js';
+import { ceilFromNanoseconds, toNanoseconds } from './kernels/time-column.js';
 
 export interface PartitionRange {
   key: string;
@@ -78,27 +81,43 @@ export function parsePartitionKey(key: string, scheme: PartitionScheme): Partiti
 }
 
 /**
- * Groups row indices by partition. Consecutive rows usually share a partition, so the
- * range of the current partition is reused until a value falls outside it.
+ * Groups row indices by partition; `raw` are time values in `unit`. Consecutive rows usually share
+ * a partition, so each row is compared with the current partition's bounds (in `unit`, as 32-bit
+ * words: no BigInt per row) and only a row outside them is placed anew.
  */
 export function groupRowsByPartition(
-  timesNs: (i: number) => bigint,
-  rowCount: number,
+  raw: BigInt64Array,
+  unit: TimeUnit,
   scheme: PartitionScheme,
 ): Map<string, { range: PartitionRange; rows: number[] }> {
   const groups = new Map<string, { range: PartitionRange; rows: number[] }>();
+  const w = int64Words(raw);
   let current: { range: PartitionRange; rows: number[] } | undefined;
-  for (let i = 0; i < rowCount; i++) {
-    const t = timesNs(i);
-    if (!current || t < current.range.startNs || t >= current.range.endNs) {
-      const range = partitionOf(t, scheme);
+  // [start, end) of the current partition in `unit`: high (signed) and low (unsigned) words.
+  let startHi = 0;
+  let startLo = 0;
+  let endHi = 0;
+  let endLo = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const hi = w[2 * i + 1]!;
+    const lo = w[2 * i]! >>> 0;
+    const inside =
+      current !== undefined && (hi > startHi || (hi === startHi && lo >= startLo)) && (hi < endHi || (hi === endHi && lo < endLo));
+    if (!inside) {
+      const range = partitionOf(toNanoseconds(raw[i]!, unit), scheme);
       current = groups.get(range.key);
       if (!current) {
         current = { range, rows: [] };
         groups.set(range.key, current);
       }
+      [startHi, startLo] = words(ceilFromNanoseconds(range.startNs, unit));
+      [endHi, endLo] = words(ceilFromNanoseconds(range.endNs, unit));
     }
-    current.rows.push(i);
+    current!.rows.push(i);
   }
   return groups;
+}
+
+function words(x: bigint): [hi: number, lo: number] {
+  return [Number(BigInt.asIntN(32, x >> 32n)), Number(BigInt.asUintN(32, x))];
 }

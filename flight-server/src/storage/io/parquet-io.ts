@@ -3,6 +3,7 @@
  * then time. Our own row-group statistics go into the manifest so planning never opens a file.
  */
 import { Table, tableToIPC, type RecordBatch, type Timestamp } from 'apache-arrow';
+import { int64ExtremeRows } from '../kernels/column-data.js';
 import { timeColumnInt64, toNanoseconds } from '../kernels/time-column.js';
 import type { RowGroupStats } from '../manifest.js';
 import type { ParquetEncoderPool } from '../write/parquet-encoder-pool.js';
@@ -32,17 +33,12 @@ export function rowGroupStats(batch: RecordBatch, opts: ParquetWriteOptions): Ro
   const groups: RowGroupStats[] = [];
   for (let start = 0; start < batch.numRows; start += opts.rowGroupRows) {
     const end = Math.min(batch.numRows, start + opts.rowGroupRows);
-    let min = times[start]!;
-    let max = min;
-    for (let i = start + 1; i < end; i++) {
-      const t = times[i]!;
-      if (t < min) min = t;
-      else if (t > max) max = t;
-    }
+    // Compared as 32-bit words: a BigInt per row cost 6.5% of a 10M-row DoPut's main thread.
+    const [minRow, maxRow] = int64ExtremeRows(times.subarray(start, end));
     groups.push({
       rows: end - start,
-      minTimeNs: toNanoseconds(min, unit).toString(),
-      maxTimeNs: toNanoseconds(max, unit).toString(),
+      minTimeNs: toNanoseconds(times[start + minRow]!, unit).toString(),
+      maxTimeNs: toNanoseconds(times[start + maxRow]!, unit).toString(),
       minKey: stringKeys ? (keyVector!.get(start) as string) : null,
       maxKey: stringKeys ? (keyVector!.get(end - 1) as string) : null,
     });

@@ -62,6 +62,17 @@ describe('sortPermutation', () => {
     expect([...sortPermutation(interleaved, ['symbol'], 'ts')]).toEqual(refSort(refRows(interleaved), ['symbol'], 'ts'));
   });
 
+  it('tells input time-ordered within each key from input that is not, across sign and 32-bit word boundaries', () => {
+    const rng = mulberry32(12);
+    for (let round = 0; round < 20; round++) {
+      const batch = genBatch(rng, { n: 300, symbols: ['A', 'B', 'C'], time: [-(2n ** 40n), 2n ** 40n], nullRate: 0 });
+      const byTime = takeRows(batch, sortPermutation(batch, [], 'ts'));
+      expect([...sortPermutation(byTime, ['symbol'], 'ts')]).toEqual(refSort(refRows(byTime), ['symbol'], 'ts'));
+      const reversed = takeRows(byTime, Uint32Array.from({ length: byTime.numRows }, (_, i) => byTime.numRows - 1 - i));
+      expect([...sortPermutation(reversed, ['symbol'], 'ts')]).toEqual(refSort(refRows(reversed), ['symbol'], 'ts'));
+    }
+  });
+
   it('sorts a year of 1-minute bars of 500 symbols, in random order, into a stable (symbol, time) permutation', () => {
     const rng = mulberry32(11);
     const n = 50_000;

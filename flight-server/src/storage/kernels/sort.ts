@@ -7,7 +7,7 @@ import { column, int64Words } from './column-data.js';
 import { columnRanks, type DenseRanks } from './ranks.js';
 import { rowComparator } from './row-compare.js';
 import { timeColumnInt64 } from './time-column.js';
-import { bitsOf, timeKey, type TimeKey } from './time-key.js';
+import { bitsOf, timeKey } from './time-key.js';
 
 const RADIX_BITS = 11;
 const RADIX_MASK = (1 << RADIX_BITS) - 1;
@@ -134,15 +134,16 @@ function compositeRanks(keys: readonly DenseRanks[], n: number): DenseRanks | nu
   return { ranks, max: space - 1 };
 }
 
-/** Whether, for every key, its rows appear in non-decreasing time order. */
-function timeOrderedPerKey(key: DenseRanks, t: TimeKey, n: number): boolean {
+/** Whether, for every key, its rows appear in non-decreasing time order (raw int64 times, as words). */
+function timeOrderedPerKey(key: DenseRanks, times: BigInt64Array, n: number): boolean {
+  const w = int64Words(times);
   const k = key.max + 1;
-  const lastHi = new Uint32Array(k);
+  const lastHi = new Int32Array(k).fill(-0x80000000);
   const lastLo = new Uint32Array(k);
   for (let i = 0; i < n; i++) {
     const r = key.ranks[i]!;
-    const hi = t.hi[i]!;
-    const lo = t.lo[i]!;
+    const hi = w[2 * i + 1]!;
+    const lo = w[2 * i]! >>> 0;
     const ph = lastHi[r]!;
     if (hi < ph || (hi === ph && lo < lastLo[r]!)) return false;
     lastHi[r] = hi;
@@ -163,21 +164,22 @@ export function sortPermutation(batch: RecordBatch, keyColumns: readonly string[
   const n = batch.numRows;
   if (n <= 1 || isSorted(batch, keyColumns, timeColumn, false)) return identity(n);
   const keys = keyColumns.map((name) => columnRanks(column(batch, name), name));
-  const t = timeKey(timeColumnInt64(batch, timeColumn));
+  const times = timeColumnInt64(batch, timeColumn);
   const composite = keys.length > 0 ? compositeRanks(keys, n) : null;
-  const needTime = composite === null || !timeOrderedPerKey(composite, t, n);
-  const timeBits = needTime ? (t.hiBits > 0 ? 32 + t.hiBits : t.loBits) : 0;
+  // The order check reads the raw times: the time key (two passes, two arrays) only when it is needed.
+  const t = composite !== null && timeOrderedPerKey(composite, times, n) ? null : timeKey(times);
+  const timeBits = t === null ? 0 : t.hiBits > 0 ? 32 + t.hiBits : t.loBits;
   const keyBits = composite === null ? 0 : bitsOf(composite.max);
   if (composite !== null && timeBits + keyBits <= 32) {
     const packed = new Uint32Array(n);
     const r = composite.ranks;
-    if (timeBits === 0) packed.set(r);
+    if (t === null || timeBits === 0) packed.set(r);
     else for (let i = 0; i < n; i++) packed[i] = ((r[i]! << timeBits) | t.lo[i]!) >>> 0;
     return radixSortPacked(packed, timeBits + keyBits);
   }
-  if (composite === null && keys.length === 0 && timeBits <= 32) return radixSortPacked(t.lo, timeBits);
+  if (t !== null && composite === null && keys.length === 0 && timeBits <= 32) return radixSortPacked(t.lo, timeBits);
   const words: RadixWord[] = [];
-  if (needTime) words.push({ key: t.lo, bits: t.hiBits > 0 ? 32 : t.loBits }, { key: t.hi, bits: t.hiBits });
+  if (t !== null) words.push({ key: t.lo, bits: t.hiBits > 0 ? 32 : t.loBits }, { key: t.hi, bits: t.hiBits });
   if (composite !== null) words.push({ key: composite.ranks, bits: keyBits });
   else for (let k = keys.length - 1; k >= 0; k--) words.push({ key: keys[k]!.ranks, bits: bitsOf(keys[k]!.max) });
   return radixSort(n, words);

@@ -53,7 +53,7 @@ export class IngestBuffer {
     if (maxNs < first.endNs) {
       this.#append(first, batch);
     } else {
-      const groups = groupRowsByPartition((i) => toNanoseconds(raw[i]!, unit), raw.length, this.roles.partition);
+      const groups = groupRowsByPartition(raw, unit, this.roles.partition);
       for (const group of groups.values()) this.#append(group.range, takeRows(batch, Uint32Array.from(group.rows)));
     }
     this.rows += batch.numRows;
