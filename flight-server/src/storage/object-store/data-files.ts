@@ -12,7 +12,7 @@ import { StorageError } from '../errors.js';
 import { PromiseLru } from '../io/promise-lru.js';
 import { DiskCache, type DiskCacheStats, type Logger } from './disk-cache.js';
 import { LocalDirectoryStore } from './local-directory-store.js';
-import type { BlobLike, FileSource, ObjectStore, RandomAccessFile } from './object-store.js';
+import { bodyByteLength, wholeBody, type BlobLike, type FileSource, type ObjectBody, type ObjectStore, type RandomAccessFile } from './object-store.js';
 import { parseS3Url, S3ObjectStore } from './s3-store.js';
 
 export interface DataFilesOptions {
@@ -57,10 +57,10 @@ export class DataFiles {
   }
 
   /** Writes a data file (and keeps it in the disk tier). */
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     await this.store.put(key, body);
-    this.sizes?.set(key, body.byteLength);
-    if (this.cache) await this.cache.insert(cacheId(this.store, key), body);
+    this.sizes?.set(key, bodyByteLength(body));
+    if (this.cache) await this.cache.insert(cacheId(this.store, key), wholeBody(body));
   }
 
   /** Records an object's size as the catalog has it, so reading it needs no HEAD (object store only). */

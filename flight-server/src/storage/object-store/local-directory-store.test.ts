@@ -43,4 +43,13 @@ describe('LocalDirectoryStore.put', () => {
     expect(sweepBeforeOpen.size, 'the sweep ran').toBe(0);
     expect((await readFile(store.path(key))).toString()).toBe('rows');
   });
+
+  it('writes a body in pieces as their concatenation, more pieces than one writev takes (IOV_MAX 1024)', async () => {
+    const store = new LocalDirectoryStore(root);
+    const pieces = Array.from({ length: 3000 }, (_, i) => Buffer.alloc((i * 37) % 600, i % 251));
+    pieces.push(Buffer.alloc(3 * 1024 * 1024, 7));
+    const key = 'bars/date=2024-01-03/part-2.arrow';
+    await store.put(key, pieces);
+    expect((await readFile(store.path(key))).equals(Buffer.concat(pieces))).toBe(true);
+  });
 });

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fsyncPath } from '../catalog.js';
 import { StorageError } from '../errors.js';
-import type { BlobLike, FileSource, ObjectInfo, ObjectStore, RandomAccessFile } from './object-store.js';
+import { bodyByteLength, type BlobLike, type FileSource, type ObjectBody, type ObjectInfo, type ObjectStore, type RandomAccessFile } from './object-store.js';
 import { readWholeFile } from '../io/read-whole-file.js';
 
 /**
@@ -41,12 +41,19 @@ export class LocalDirectoryStore implements ObjectStore, FileSource {
     return resolve(this.root, key);
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     const path = this.path(key);
     const tmp = `${path}.tmp`;
     const handle = await openInNewDirectory(tmp);
     try {
-      await handle.writeFile(body);
+      if (body instanceof Uint8Array) {
+        await handle.writeFile(body);
+      } else {
+        // One writev of the pieces (libuv writes them all, IOV_MAX at a time).
+        const { bytesWritten } = await handle.writev(body as Uint8Array[]);
+        const expected = bodyByteLength(body);
+        if (bytesWritten !== expected) throw new Error(`${tmp}: wrote ${bytesWritten} of ${expected} bytes`);
+      }
       await handle.sync();
     } finally {
       await handle.close();

@@ -37,13 +37,28 @@ export interface RandomAccessFile {
   close(): Promise<void>;
 }
 
+/**
+ * An object's bytes: one buffer, or pieces in order (an Arrow IPC stream as its writer made it,
+ * written to a local file without first joining it into one buffer).
+ */
+export type ObjectBody = Uint8Array | readonly Uint8Array[];
+
+export function bodyByteLength(body: ObjectBody): number {
+  return body instanceof Uint8Array ? body.byteLength : body.reduce((n, piece) => n + piece.byteLength, 0);
+}
+
+/** The body as one buffer (joined when it is in pieces). */
+export function wholeBody(body: ObjectBody): Uint8Array {
+  return body instanceof Uint8Array ? body : Buffer.concat(body);
+}
+
 export interface ObjectStore {
   /** Names the store in errors and logs: `object store s3://bucket/prefix at http://host:port`, or the directory. */
   readonly description: string;
   /** Whether objects are files of a local directory (local mode). */
   readonly local: boolean;
   /** Writes an object whole; readers see all of it or none of it. */
-  put(key: string, body: Uint8Array): Promise<void>;
+  put(key: string, body: ObjectBody): Promise<void>;
   /** Makes objects just put durable before a catalog version names them (fsync of directories locally). */
   flush(keys: readonly string[]): Promise<void>;
   /** `length` bytes at `offset` (fewer only at the end); NOT_FOUND when the object does not exist. */

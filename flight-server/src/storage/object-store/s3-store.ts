@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StorageError } from '../errors.js';
-import type { ObjectInfo, ObjectStore } from './object-store.js';
+import { wholeBody, type ObjectBody, type ObjectInfo, type ObjectStore } from './object-store.js';
 
 export interface S3Location {
   bucket: string;
@@ -109,7 +109,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, pieces: ObjectBody): Promise<void> {
+    const body = wholeBody(pieces);
     await this.call('PUT', key, async () => {
       const upload = new Upload({
         client: this.client,

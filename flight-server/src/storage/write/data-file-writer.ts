@@ -4,10 +4,11 @@
  * store's object store (a local directory or DATA_URL) under the dataset's prefix, each put whole.
  */
 import { randomUUID } from 'node:crypto';
-import { RecordBatch, Schema, Table, tableToIPC } from 'apache-arrow';
+import { RecordBatch, RecordBatchStreamWriter, Schema } from 'apache-arrow';
 import { encodeKeyRuns, KEY_RUNS_METADATA, keyRunsOf } from '../io/key-runs.js';
 import { ipcCopyPath, type FileEntry, type Manifest, type RowGroupStats } from '../manifest.js';
 import type { DataFiles } from '../object-store/data-files.js';
+import { bodyByteLength } from '../object-store/object-store.js';
 import type { ParquetEncoderPool } from './parquet-encoder-pool.js';
 import { encodeParquetFile, rowGroupStats } from '../io/parquet-io.js';
 
@@ -63,15 +64,21 @@ export class DataFileWriter {
     const metadata = new Map(batch.schema.metadata);
     if (runs) metadata.set(KEY_RUNS_METADATA, encodeKeyRuns(runs));
     const schema = new Schema(batch.schema.fields, metadata);
-    const slices: RecordBatch[] = [];
+    // The stream as the writer's pieces (message headers, the batches' own buffers, padding), written
+    // with one writev: joining them first (tableToIPC) copied every byte into a fresh buffer as
+    // large as the file, 10% of a 10M-row DoPut's main thread and its largest garbage.
+    const writer = new RecordBatchStreamWriter();
+    writer.reset(undefined, schema);
     for (const [start, end] of ipcBatchBounds(batch.numRows, this.ipcBatchRows)) {
-      slices.push(new RecordBatch(schema, batch.slice(start, end).data));
+      writer.write(new RecordBatch(schema, batch.slice(start, end).data));
     }
-    const bytes = tableToIPC(new Table(schema, slices), 'stream');
+    writer.finish();
+    const pieces: Uint8Array[] = [];
+    for await (const piece of writer) pieces.push(piece);
     const key = `${this.prefix}/${relative}`;
     this.written.push(key);
-    await this.files.put(key, bytes);
-    return { path: relative, bytes: bytes.byteLength };
+    await this.files.put(key, pieces);
+    return { path: relative, bytes: bodyByteLength(pieces) };
   }
 
   /** Makes the new files durable before a catalog version names them (fsync of their directories locally). */
