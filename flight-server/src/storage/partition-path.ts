@@ -101,9 +101,8 @@ export function groupRowsByPartition(
   for (let i = 0; i < raw.length; i++) {
     const hi = w[2 * i + 1]!;
     const lo = w[2 * i]! >>> 0;
-    const inside =
-      current !== undefined && (hi > startHi || (hi === startHi && lo >= startLo)) && (hi < endHi || (hi === endHi && lo < endLo));
-    if (!inside) {
+    const inside = (hi > startHi || (hi === startHi && lo >= startLo)) && (hi < endHi || (hi === endHi && lo < endLo));
+    if (current === undefined || !inside) {
       const range = partitionOf(toNanoseconds(raw[i]!, unit), scheme);
       current = groups.get(range.key);
       if (!current) {
@@ -113,7 +112,7 @@ export function groupRowsByPartition(
       [startHi, startLo] = words(ceilFromNanoseconds(range.startNs, unit));
       [endHi, endLo] = words(ceilFromNanoseconds(range.endNs, unit));
     }
-    current!.rows.push(i);
+    current.rows.push(i);
   }
   return groups;
 }
