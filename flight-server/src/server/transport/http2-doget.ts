@@ -9,10 +9,11 @@
  * take (compressed requests), still goes to grpc-js.
  */
 import { EventEmitter } from 'node:events';
-import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 
 import * as grpc from '@grpc/grpc-js';
 import { grpcFramedFlightData, type FlightData, type Ticket } from '@flightdeck/proto';
+import { grpcHttp2Servers } from './grpc-http2-servers.js';
 
 const DO_GET_PATH = '/arrow.flight.protocol.FlightService/DoGet';
 
@@ -42,9 +43,9 @@ export interface RoutedDoGets {
 }
 
 export function routeDoGetOverHttp2(server: grpc.Server, route: DoGetRoute): RoutedDoGets | null {
-  const servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-  if (!(servers instanceof Map) || servers.size === 0) return null;
-  const targets = [...servers.keys()].map((h2server) => ({ h2server, listeners: h2server.listeners('stream') as StreamHandler[] }));
+  const servers = grpcHttp2Servers(server);
+  if (servers === null) return null;
+  const targets = servers.map((h2server) => ({ h2server, listeners: h2server.listeners('stream') as StreamHandler[] }));
   if (targets.some((t) => t.listeners.length !== 1)) return null;
   const open = new Set<Http2DoGetCall>();
   for (const { h2server, listeners } of targets) {

@@ -10,8 +10,9 @@
  * delivering (grpc-js pauses the stream after each message until the handler reads it), and a
  * connection at most four windows in all.
  */
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import type { ServerHttp2Session } from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
+import { grpcHttp2Servers } from './grpc-http2-servers.js';
 
 /** A connection's window: this many streams' worth. */
 const CONNECTION_WINDOWS = 4;
@@ -22,9 +23,9 @@ const CONNECTION_WINDOWS = 4;
  * where this version expects them.
  */
 export function widenReceiveWindows(server: grpc.Server, streamBytes: number): boolean {
-  const servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-  if (!(servers instanceof Map) || servers.size === 0) return false;
-  for (const h2server of servers.keys()) {
+  const servers = grpcHttp2Servers(server);
+  if (servers === null) return false;
+  for (const h2server of servers) {
     h2server.on('session', (session: ServerHttp2Session) => widen(session, streamBytes));
   }
   return true;

@@ -58,9 +58,11 @@ export class DataFiles {
 
   /** Writes a data file (and keeps it in the disk tier). */
   async put(key: string, body: ObjectBody): Promise<void> {
-    await this.store.put(key, body);
-    this.sizes?.set(key, bodyByteLength(body));
-    if (this.cache) await this.cache.insert(cacheId(this.store, key), wholeBody(body));
+    // The disk tier keeps one buffer: join pieces once, for it and the store alike.
+    const bytes = this.cache ? wholeBody(body) : body;
+    await this.store.put(key, bytes);
+    this.sizes?.set(key, bodyByteLength(bytes));
+    if (this.cache) await this.cache.insert(cacheId(this.store, key), wholeBody(bytes)); // already whole: no copy
   }
 
   /** Records an object's size as the catalog has it, so reading it needs no HEAD (object store only). */

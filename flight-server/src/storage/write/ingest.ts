@@ -48,7 +48,7 @@ export class IngestBuffer {
     const [minRow, maxRow] = int64ExtremeRows(raw);
     const minNs = toNanoseconds(raw[minRow]!, unit);
     const maxNs = toNanoseconds(raw[maxRow]!, unit);
-    if (minNs < MIN_TIME_NS || maxNs >= MAX_TIME_NS) this.#refuseOutOfDomain(raw, unit);
+    if (outsideDomain(minNs) || outsideDomain(maxNs)) this.#refuseOutOfDomain(raw, unit);
     const first = partitionOf(minNs, this.roles.partition);
     if (maxNs < first.endNs) {
       this.#append(first, batch);
@@ -79,7 +79,7 @@ export class IngestBuffer {
   #refuseOutOfDomain(raw: BigInt64Array, unit: TimeUnit): never {
     for (let i = 0; i < raw.length; i++) {
       const ns = toNanoseconds(raw[i]!, unit);
-      if (ns < MIN_TIME_NS || ns >= MAX_TIME_NS) {
+      if (outsideDomain(ns)) {
         throw new StorageError(
           'INVALID_ARGUMENT',
           `column "${this.roles.timeColumn}" row ${this.rows + i}: time ${raw[i]} (${formatIsoMs(ns)}) is outside [1678-01-01, 2262-01-01) UTC`,
@@ -88,6 +88,11 @@ export class IngestBuffer {
     }
     throw new Error('unreachable: a time outside the domain was found, then not');
   }
+}
+
+/** Whether a time (epoch ns) is outside the contract's domain [MIN_TIME_NS, MAX_TIME_NS). */
+function outsideDomain(ns: bigint): boolean {
+  return ns < MIN_TIME_NS || ns >= MAX_TIME_NS;
 }
 
 export function batchBytes(batch: RecordBatch): number {
