@@ -69,4 +69,23 @@ describe('formatIsoMs and formatIsoNs', () => {
     expect(formatIsoNs(-1n)).toBe('1969-12-31T23:59:59.999999999Z');
     expect(parseIsoNs(formatIsoNs(-123_456_789_012n))).toBe(-123_456_789_012n);
   });
+
+  it('write what Date#toISOString writes, whichever day came before, and years outside 0000..9999 too', () => {
+    const edges = [Date.parse('0000-01-01T00:00:00Z'), Date.parse('+010000-01-01T00:00:00Z'), 0, 8.64e15, -8.64e15];
+    const times = edges.flatMap((ms) => [ms - 1, ms, ms + 1]);
+    // A deterministic spread over the four-digit years, in an order that changes day often and rarely.
+    let x = 12345;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      times.push(Math.floor((x / 2 ** 31) * 3.2e14) - 6.2e13);
+      if (i % 3 === 0) times.push(times[times.length - 1]! + 60_000);
+    }
+    for (const ms of times) {
+      const ns = BigInt(ms) * 1_000_000n + 999_999n;
+      const date = new Date(ms);
+      expect(formatIsoMs(ns), String(ms)).toBe(Number.isNaN(date.getTime()) ? `${ns}ns` : date.toISOString());
+    }
+    // Past Date's range: the raw value, not an error.
+    expect(formatIsoMs(8_640_000_000_000_001n * 1_000_000n)).toBe('8640000000000001000000ns');
+  });
 });

@@ -14,6 +14,7 @@ import { isClientFault } from './errors.js';
 import { authenticatedFlight } from './flight-auth.js';
 import type { FlightPort } from './flight-port.js';
 import { closeServer, createHttpFront, listen, stringifyResult } from '@flightdeck/graphql-http';
+import { columnScalars, columnTypeDefs, SERIES_COLUMNS } from './column-lists.js';
 import { jitGateway } from './jit-executor.js';
 import { createLoaders } from './loaders.js';
 import { createLogger } from './logger.js';
@@ -96,9 +97,14 @@ export async function startFacade(config: FacadeConfig, deps: FacadeDeps = {}): 
     { typeDefs, resolvers: resolvers as never },
     { typeDefs: subscriptionTypeDefs, resolvers: subscriptionResolvers as never },
   ]);
+  // The same subgraph with `Series` columns as single leaves, for execution only (column-lists.ts).
+  const executionSchema = buildSubgraphSchema([
+    { typeDefs: columnTypeDefs(typeDefs, SERIES_COLUMNS), resolvers: { ...resolvers, ...columnScalars } as never },
+    { typeDefs: subscriptionTypeDefs, resolvers: subscriptionResolvers as never },
+  ]);
   const apollo = new ApolloServer<FacadeContext>({
     // Operations run compiled by graphql-jit (see jit-executor.ts).
-    gateway: jitGateway(schema),
+    gateway: jitGateway(schema, { executionSchema }),
     validationRules: [queryLimitsRule(config)],
     includeStacktraceInErrorResponses: false,
     // A week of minute bars is ~1 MB of JSON: written from reused buffers (graphql-http's encoded-body.ts).

@@ -12,7 +12,17 @@
  * Subscriptions are not compiled: they run on graphql-js as before.
  */
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
-import { execute, getVariableValues, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  execute,
+  getVariableValues,
+  Kind,
+  type DocumentNode,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -24,15 +34,55 @@ export const DEFAULT_COMPILED_CACHE_SIZE = 500;
 
 export interface JitExecutorOptions {
   cacheSize?: number;
+  /**
+   * A copy of `schema` to compile operations against: the same types, fields and resolvers, some
+   * leaves typed for cheaper execution (column-lists.ts). Operations that read the schema itself
+   * (`__schema`, `__type`, `_service`) still compile against `schema`, so what clients see of the
+   * schema is `schema`'s.
+   */
+  executionSchema?: GraphQLSchema;
+}
+
+/**
+ * The message an execution-schema leaf throws where only the public schema's own execution answers
+ * right (e.g. a column with an item that is not a Float): the operation then runs on `schema`.
+ */
+export const RUN_ON_PUBLIC_SCHEMA = 'flightdeck: answer on the public schema';
+
+/** Root fields whose answer is the schema itself. */
+const SCHEMA_FIELDS = new Set(['__schema', '__type', '_service']);
+
+/** Whether the operation selects a schema-reading root field (through fragments too). */
+export function readsSchema(document: DocumentNode, operation: OperationDefinitionNode): boolean {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const seen = new Set<string>();
+  const visit = (set: SelectionSetNode): boolean =>
+    set.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return SCHEMA_FIELDS.has(s.name.value);
+      if (s.kind === Kind.INLINE_FRAGMENT) return visit(s.selectionSet);
+      if (seen.has(s.name.value)) return false;
+      seen.add(s.name.value);
+      const fragment = fragments.get(s.name.value);
+      return fragment !== undefined && visit(fragment.selectionSet);
+    });
+  return visit(operation.selectionSet);
+}
+
+/** An operation compiled for the execution schema (onExecution) or the public one, and the public fallback once needed. */
+interface CompiledEntry {
+  query: CompiledQuery;
+  onExecution: boolean;
+  onPublic?: CompiledQuery;
 }
 
 /** A bounded LRU of compiled operations. */
 class CompiledCache {
-  readonly #entries = new Map<string, CompiledQuery>();
+  readonly #entries = new Map<string, CompiledEntry>();
 
   constructor(private readonly size: number) {}
 
-  get(key: string): CompiledQuery | undefined {
+  get(key: string): CompiledEntry | undefined {
     const hit = this.#entries.get(key);
     if (hit !== undefined) {
       this.#entries.delete(key);
@@ -41,7 +91,7 @@ class CompiledCache {
     return hit;
   }
 
-  set(key: string, value: CompiledQuery): void {
+  set(key: string, value: CompiledEntry): void {
     if (this.#entries.size >= this.size) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, value);
   }
@@ -60,6 +110,7 @@ export interface JitGateway extends GatewayInterface {
 export function jitGateway(schema: GraphQLSchema, options: JitExecutorOptions = {}): JitGateway {
   const cache = new CompiledCache(options.cacheSize ?? DEFAULT_COMPILED_CACHE_SIZE);
   const listeners = new Set<SchemaListener>();
+  const executionSchema = options.executionSchema ?? schema;
 
   const executor: GatewayExecutor = async (requestContext) => {
     // Apollo's gateway request context carries the GraphQL context as `context`.
@@ -71,14 +122,25 @@ export function jitGateway(schema: GraphQLSchema, options: JitExecutorOptions = 
     const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 50 });
     if (coerced.errors !== undefined) return { errors: coerced.errors };
     const key = `${queryHash}\u0000${request.operationName ?? ''}`;
-    let compiled = cache.get(key);
-    if (compiled === undefined) {
-      const result = compileQuery(schema, document, request.operationName ?? undefined);
+    const compile = (target: GraphQLSchema) => compileQuery(target, document, request.operationName ?? undefined);
+    let entry = cache.get(key);
+    if (entry === undefined) {
+      const onExecution = executionSchema !== schema && !readsSchema(document, operation);
+      const result = compile(onExecution ? executionSchema : schema);
       if (!isCompiledQuery(result)) return result as ExecutionResult;
-      compiled = result;
-      cache.set(key, compiled);
+      entry = { query: result, onExecution };
+      cache.set(key, entry);
     }
-    return (await compiled.query(undefined, contextValue, variables)) as ExecutionResult;
+    const result = (await entry.query.query(undefined, contextValue, variables)) as ExecutionResult;
+    if (!entry.onExecution || result.errors?.some((e) => e.message === RUN_ON_PUBLIC_SCHEMA) !== true) return result;
+    // Rare (bad values from a resolver): the public schema's execution answers; the request's
+    // loaders already hold what the first run read.
+    if (entry.onPublic === undefined) {
+      const compiled = compile(schema);
+      if (!isCompiledQuery(compiled)) return compiled as ExecutionResult;
+      entry.onPublic = compiled;
+    }
+    return (await entry.onPublic.query(undefined, contextValue, variables)) as ExecutionResult;
   };
 
   return {

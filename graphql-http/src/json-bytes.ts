@@ -17,8 +17,8 @@
  *   anything deeper than {@link MAX_WALK_DEPTH} is handed to `JSON.stringify` whole, so its rules
  *   (and its TypeError on a cycle or a BigInt) hold unchanged.
  *
- * The pieces are joined as JS strings (small ropes in the young generation) and copied into the
- * buffer every {@link FLUSH_CHARS} characters.
+ * Small pieces are joined as JS strings (small ropes in the young generation) and copied into the
+ * buffer every {@link FLUSH_CHARS} characters; a group of array elements goes straight in.
  */
 
 /** Characters gathered as a string before they are copied into the buffer. */
@@ -51,6 +51,17 @@ export class ByteSink {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units).
     this.#reserve(text.length * 3);
     this.#length += this.#buffer.write(text, this.#length, 'utf8');
+  }
+
+  /**
+   * Writes a JSON array's text as elements continuing the array being written: its `[` becomes
+   * `,` (or is kept, where `opens` says it opens that array) and its `]` is left off.
+   */
+  writeElements(arrayText: string, opens: boolean): void {
+    const at = this.#length;
+    this.write(arrayText);
+    if (!opens) this.#buffer[at] = 0x2c; // ','
+    this.#length -= 1; // ']'
   }
 
   /** The bytes written so far (a view: valid until the next write or reset). */
@@ -162,20 +173,22 @@ class TextWriter {
   }
 
   #array(items: unknown[], depth: number): void {
-    this.#emit('[');
     let i = 0;
     while (i < items.length) {
-      if (i > 0) this.#emit(',');
       const group = flatGroup(items, i);
       if (group > 1) {
-        this.#emit(JSON.stringify(items.slice(i, i + group)).slice(1, -1));
+        // Straight into the buffer: joined to the pending text, a group's ~20 kB would be copied
+        // twice more (the join, then flattening it for the write).
+        this.flush();
+        this.sink.writeElements(JSON.stringify(items.slice(i, i + group)), i === 0);
         i += group;
         continue;
       }
+      this.#emit(i === 0 ? '[' : ',');
       if (!this.value(String(i), items[i], depth + 1)) this.#emit('null');
       i++;
     }
-    this.#emit(']');
+    this.#emit(items.length === 0 ? '[]' : ']');
   }
 
   #object(record: Record<string, unknown>, depth: number): void {
