@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DAY_NS, DATASET, generateData, iso, WARMUP, type GenInfo, type Paths } from './bench-data.js';
 import type { BenchConfig } from './config.js';
 import type { CacheStats, Describe, Descriptor, GetResult } from './flight-results.js';
-import { ioCounters, JsonWorker, type Managed } from './processes.js';
+import { cpuSeconds, ioCounters, JsonWorker, type Managed } from './processes.js';
 import { formatBytes } from './report.js';
 import { ReportRows } from './report-rows.js';
 import { withMallocHugePages } from '../../scripts/malloc-env.js';
@@ -185,10 +185,12 @@ export class BenchRun extends ReportRows {
     return r;
   }
 
-  /** GetFlightInfo + DoGet of every endpoint through `client`; with `pid`, that process's file I/O. */
+  /** GetFlightInfo + DoGet of every endpoint through `client`; with `pid`, that process's file I/O and CPU. */
   async get(url: string, descriptor: Descriptor, client: JsonWorker = this.py, pid?: number): Promise<GetResult> {
     const before = pid === undefined ? null : ioCounters(pid);
+    const cpuBefore = pid === undefined ? NaN : cpuSeconds(pid);
     const r = await client.request<GetResult>({ op: 'get', url, descriptor });
+    const cpuAfter = pid === undefined ? NaN : cpuSeconds(pid);
     const after = pid === undefined ? null : ioCounters(pid);
     const rep: GetResult = {
       seconds: r.seconds,
@@ -201,7 +203,9 @@ export class BenchRun extends ReportRows {
       endpoints: r.endpoints,
       total_records: r.total_records,
       total_bytes: r.total_bytes,
+      client_cpu_seconds: r.client_cpu_seconds,
     };
+    if (!Number.isNaN(cpuAfter - cpuBefore)) rep.server_cpu_seconds = cpuAfter - cpuBefore;
     if (before && after) {
       rep.io_rchar = after.rchar - before.rchar;
       rep.io_read_bytes = after.readBytes - before.readBytes;

@@ -57,9 +57,15 @@ function batchBytes(batch: RecordBatch): number {
   return batch.data.children.reduce((n, child) => n + dataBytes(child), 0);
 }
 
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 async function get(cmd: Extract<Command, { op: 'get' }>): Promise<object> {
   const client = clientFor(cmd.url);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const info = await client.getFlightInfo(descriptorOf(cmd.descriptor));
   const tPlan = performance.now();
   let rows = 0;
@@ -94,6 +100,8 @@ async function get(cmd: Extract<Command, { op: 'get' }>): Promise<object> {
     endpoints: info.endpoint.length,
     total_records: Number(info.totalRecords),
     total_bytes: Number(info.totalBytes),
+    // This process's CPU (user + system) over the read.
+    client_cpu_seconds: cpuSecondsSince(cpu0),
   };
 }
 

@@ -46,6 +46,18 @@ export interface IoCounters {
   writeBytes: number;
 }
 
+/** CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat; NaN where unreadable. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** /proc/<pid>/io of a process (all its threads), or null where unreadable. */
 export function ioCounters(pid: number): IoCounters | null {
   try {

@@ -5,11 +5,11 @@
  * scenario ran, else measured here the same way. Target: at least half the ceiling.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlightClient, pathDescriptor } from '@flightdeck/proto';
 import { DATASET } from '../bench-data.js';
 import type { BenchRun } from '../bench-run.js';
+import { cpuSeconds } from '../processes.js';
 import { formatBytes, side } from '../report.js';
 import type { Rep } from '../stats.js';
 import { measureLoopback } from './loopback.js';
@@ -52,7 +52,7 @@ export async function capacity(run: BenchRun): Promise<void> {
   const reps = run.cfg.reps.hot;
   const scans = WARM_UP_SCANS + reps;
   const before = await run.cacheStats();
-  const cpu0 = serverCpuSeconds(run.fd!.pid);
+  const cpu0 = cpuSeconds(run.fd!.pid);
   const out = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'src', 'count-bytes-client.ts'), fdUrl, String(scans), ...tickets], {
     cwd: root,
     encoding: 'utf8',
@@ -60,7 +60,7 @@ export async function capacity(run: BenchRun): Promise<void> {
     maxBuffer: 1 << 20,
     timeout: 30 * 60_000,
   });
-  const serverCpu = serverCpuSeconds(run.fd!.pid) - cpu0;
+  const serverCpu = cpuSeconds(run.fd!.pid) - cpu0;
   const after = await run.cacheStats();
   const all = (JSON.parse(out) as { reps: CountedRep[] }).reps;
   const warmUp = all.slice(0, WARM_UP_SCANS);
@@ -98,14 +98,4 @@ export async function capacity(run: BenchRun): Promise<void> {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? 0 : s[s.length >> 1]!;
-}
-
-/** utime + stime of a process from /proc (Linux), in seconds; 0 elsewhere. */
-function serverCpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
 }

@@ -4,7 +4,7 @@
  */
 import { DATASET } from '../bench-data.js';
 import type { BenchRun } from '../bench-run.js';
-import type { GetResult } from '../flight-results.js';
+import { cpuPerScanNote, type GetResult } from '../flight-results.js';
 import { formatBytes, side } from '../report.js';
 import { summarize } from '../stats.js';
 
@@ -49,6 +49,7 @@ export async function dogetCold(run: BenchRun): Promise<void> {
       `Read from disk (median, /proc/<pid>/io read_bytes): flightdeck ${ioNote(fdReps)}, peer ${ioNote(peerReps)}. ` +
       `Endpoints: flightdeck ${fdReps[0]?.endpoints}, peer ${peerReps[0]?.endpoints}.`,
   );
+  notes.push(cpuPerScanNote([['flightdeck', fdReps], ['peer', peerReps]]));
   run.record({
     id: 'doget-cold',
     title: 'DoGet full scan, cold',

@@ -5,7 +5,7 @@
  */
 import { DATASET } from '../bench-data.js';
 import type { BenchRun } from '../bench-run.js';
-import type { GetResult } from '../flight-results.js';
+import { cpuPerScanNote, type GetResult } from '../flight-results.js';
 import { formatBytes, side } from '../report.js';
 import { summarize } from '../stats.js';
 import { dogetHotNode } from './doget-hot-node.js';
@@ -31,7 +31,7 @@ export async function dogetHot(run: BenchRun): Promise<void> {
   const peerReps: GetResult[] = [];
   for (let i = 0; i < run.cfg.reps.hot; i++) {
     fdReps.push(await run.get(fdUrl, { path: [DATASET] }, run.py, run.fd!.pid));
-    peerReps.push(await run.get(peerUrl, { cmd: { source: 'memory' } }));
+    peerReps.push(await run.get(peerUrl, { cmd: { source: 'memory' } }, run.py, run.peer!.pid));
   }
   const after = await run.cacheStats();
   const notes: string[] = [];
@@ -45,6 +45,7 @@ export async function dogetHot(run: BenchRun): Promise<void> {
   const disk = summarize(fdReps.map((r) => Number(r.io_rchar)));
   notes.push(`flightdeck read ${formatBytes(disk.median)} from files per hot scan (median rchar).`);
   notes.push(`${endpointWait(fdReps, 'flightdeck')}; ${endpointWait(peerReps, 'peer')}. Each endpoint is one DoGet: its call, the server's start and the first message's transfer, while the client's flow-control window opens, come before its first batch.`);
+  notes.push(cpuPerScanNote([['flightdeck', fdReps], ['peer', peerReps]]));
   const peerSide = side('pyarrow, in-memory table (pyarrow client)', peerReps);
   run.record({
     id: 'doget-hot',

@@ -6,11 +6,12 @@
  * default cache, the server gets a CACHE_MB of three quarters of the tier bytes (so a day's file
  * still fits the cache's per-entry share, as at full size), and the notes say so. The run's own server (and its CACHE_MB) is started again afterwards.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DATASET } from '../bench-data.js';
 import type { BenchRun } from '../bench-run.js';
-import type { CacheStats, GetResult } from '../flight-results.js';
+import { cpuPerScanNote, type CacheStats, type GetResult } from '../flight-results.js';
+import { cpuSeconds } from '../processes.js';
 import { formatBytes, side } from '../report.js';
 import { summarize } from '../stats.js';
 
@@ -36,18 +37,6 @@ async function tierBytes(run: BenchRun): Promise<number> {
     }
   }
   return bytes;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat; NaN when unreadable. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 function counters(s: FullCacheStats | null): string {
@@ -109,6 +98,7 @@ export async function dogetLargerThanCache(run: BenchRun): Promise<void> {
     // Steadier than wall time on a shared machine: what serving one scan costs each server.
     notes.push(`Server CPU per scan (user + system, mean): flightdeck ${perScan(cpu.fd)}, peer ${perScan(cpu.peer)}.`);
     notes.push(`Read from files per scan (median rchar, page cache or disk): flightdeck ${formatBytes(rchar.median)}, peer ${formatBytes(peerRchar.median)}.`);
+    notes.push(cpuPerScanNote([['flightdeck', fdReps], ['peer', peerReps]]));
     run.record({
       id: 'doget-larger-than-cache',
       title: 'DoGet full scan, dataset larger than CACHE_MB (default config)',
