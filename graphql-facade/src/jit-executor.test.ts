@@ -22,6 +22,8 @@ const Day = new GraphQLScalarType({
 
 let jit: JitGateway;
 let server: ApolloServer;
+/** The same schema executed by graphql-js. */
+let reference: ApolloServer;
 let calls = 0;
 
 async function run(query: string, variables: Record<string, unknown> = {}) {
@@ -35,7 +37,7 @@ beforeAll(async () => {
     typeDefs: parse(`
       extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
       scalar Day
-      type Query { points(n: Int!, from: Day): [Point!]!  fail: Point }
+      type Query { points(n: Int!, from: Day): [Point!]!  fail: Point  broken: [Point!]!  plainFail: Point }
       type Point @key(fields: "id") { id: ID! values: [Float] from: Day }
     `),
     resolvers: {
@@ -48,6 +50,14 @@ beforeAll(async () => {
         fail: () => {
           throw new GraphQLError('no such point', { extensions: { code: 'NOT_FOUND', point: 7 } });
         },
+        // Values the schema's types refuse: what graphql-jit reports itself, not a resolver.
+        broken: () => [
+          { id: '1', values: [Infinity, 2] },
+          { id: null, values: [] },
+        ],
+        plainFail: () => {
+          throw new TypeError('cannot read the point');
+        },
       },
       Point: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, values: [1], from: null }) },
     } as never,
@@ -55,10 +65,13 @@ beforeAll(async () => {
   jit = jitGateway(schema);
   server = new ApolloServer({ gateway: jit, plugins: [ApolloServerPluginInlineTraceDisabled()] });
   await server.start();
+  reference = new ApolloServer({ schema, plugins: [ApolloServerPluginInlineTraceDisabled()] });
+  await reference.start();
 });
 
 afterAll(async () => {
   await server?.stop();
+  await reference?.stop();
 });
 
 describe('jitGateway', () => {
@@ -79,6 +92,21 @@ describe('jitGateway', () => {
     const r = await run(`{ fail { id } }`);
     expect(r.data).toEqual({ fail: null });
     expect(r.errors).toEqual([{ message: 'no such point', path: ['fail'], locations: [{ line: 1, column: 3 }], extensions: { code: 'NOT_FOUND', point: 7 } }]);
+  });
+
+  it("reports what the types refuse, and a resolver's plain Error, as graphql-js does: message, path, locations and code", async () => {
+    for (const query of [`{ broken { id values } }`, `{ broken { values } }`, `{ plainFail { id } }`]) {
+      const [jitted, interpreted] = await Promise.all([server, reference].map((s) => s.executeOperation({ query }, {})));
+      const body = (r: typeof jitted) => (r!.body.kind === 'single' ? r!.body.singleResult : null);
+      expect(body(jitted)!.data, query).toEqual(body(interpreted)!.data);
+      const errors = body(jitted)!.errors;
+      expect(errors?.length, query).toBeGreaterThan(0);
+      expect(errors, query).toEqual(body(interpreted)!.errors);
+    }
+    const r = await run(`{ broken { values } }`);
+    expect(r.errors).toEqual([
+      { message: 'Float cannot represent non numeric value: Infinity', path: ['broken', 0, 'values', 0], locations: [{ line: 1, column: 12 }], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ]);
   });
 
   it("refuses a bad variable with the scalar's own message, BAD_USER_INPUT and HTTP 400, resolving nothing", async () => {

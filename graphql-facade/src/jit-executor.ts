@@ -15,6 +15,7 @@ import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server
 import {
   execute,
   getVariableValues,
+  GraphQLError,
   Kind,
   type DocumentNode,
   type ExecutionResult,
@@ -48,6 +49,24 @@ export interface JitExecutorOptions {
  * right (e.g. a column with an item that is not a Float): the operation then runs on `schema`.
  */
 export const RUN_ON_PUBLIC_SCHEMA = 'flightdeck: answer on the public schema';
+
+/**
+ * graphql-jit's own errors (a value a leaf type refuses, a null in a non-null field, a resolver's
+ * plain Error) carry `extensions: undefined`, where graphql-js gives `{}`. Apollo reads
+ * `extensions.code` of every error, fails on those, and answers "Internal server error" in their
+ * place; remade as graphql-js errors they keep their message, path and locations.
+ */
+function withExtensions(result: ExecutionResult): ExecutionResult {
+  if (result.errors === undefined || result.errors.every((e) => e.extensions !== undefined)) return result;
+  const errors = result.errors.map((e) => {
+    if (e.extensions !== undefined) return e;
+    const remade = new GraphQLError(e.message, { path: e.path, originalError: e.originalError ?? undefined, extensions: {} });
+    // graphql-js computes locations from AST nodes, which graphql-jit's errors no longer hold.
+    (remade as { locations: GraphQLError['locations'] }).locations = e.locations;
+    return remade;
+  });
+  return { ...result, errors };
+}
 
 /** Root fields whose answer is the schema itself. */
 const SCHEMA_FIELDS = new Set(['__schema', '__type', '_service']);
@@ -131,7 +150,7 @@ export function jitGateway(schema: GraphQLSchema, options: JitExecutorOptions = 
       entry = { query: result, onExecution };
       cache.set(key, entry);
     }
-    const result = (await entry.query.query(undefined, contextValue, variables)) as ExecutionResult;
+    const result = withExtensions((await entry.query.query(undefined, contextValue, variables)) as ExecutionResult);
     if (!entry.onExecution || result.errors?.some((e) => e.message === RUN_ON_PUBLIC_SCHEMA) !== true) return result;
     // Rare (bad values from a resolver): the public schema's execution answers; the request's
     // loaders already hold what the first run read.
@@ -140,7 +159,7 @@ export function jitGateway(schema: GraphQLSchema, options: JitExecutorOptions = 
       if (!isCompiledQuery(compiled)) return compiled as ExecutionResult;
       entry.onPublic = compiled;
     }
-    return (await entry.onPublic.query(undefined, contextValue, variables)) as ExecutionResult;
+    return withExtensions((await entry.onPublic.query(undefined, contextValue, variables)) as ExecutionResult);
   };
 
   return {

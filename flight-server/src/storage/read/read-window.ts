@@ -18,6 +18,7 @@ import { sortedRangeForKeys, type RowRange } from '../kernels/search.js';
 import { filterBatch, takeRows } from '../kernels/take-filter.js';
 import type { SelectedFile } from './file-selection.js';
 import { IpcCache } from '../io/ipc-cache.js';
+import { cachedBatches } from './decoded-ipc.js';
 import type { IpcTierRangeReader, TimeWindow } from '../io/ipc-tier-ranges.js';
 import type { Manifest } from '../manifest.js';
 import type { ParquetReader } from '../io/parquet-reader.js';
@@ -254,7 +255,7 @@ function parquetSource(ctx: ReadContext, s: SelectedFile, columns: string[], sch
       if (groupRows * rowBytes <= ctx.cache.capacityBytes / CACHE_SHARE) {
         // Decoded once into the hot cache (shared by every reader), the window copied out of it.
         const ipc = await ctx.cache.getOrLoad(IpcCache.key(path, columns, [g]), () => ctx.parquet.readIpc(path, { columns, rowGroups: [g] }));
-        return copyRows(schema, tableFromIPC(ipc).batches, from, to);
+        return copyRows(schema, cachedBatches(ipc), from, to);
       }
       const batches = tableFromIPC(await ctx.parquet.readRowGroupRows(path, g, from, to - from, columns)).batches;
       return batches.length === 1 ? batches[0]! : concatBatches(batches[0]!.schema, batches);
@@ -298,7 +299,7 @@ export async function* fileWindows(ctx: ReadContext, m: Manifest, q: ReadQuery, 
   try {
     const cached = byKey ? ctx.cache.get(cacheKey) : undefined;
     if (cached) {
-      for (const b of tableFromIPC(cached).batches) {
+      for (const b of cachedBatches(cached)) {
         hold(b);
         const piece = applyFilters(conformBatch(b, schema), m, q);
         if (piece.numRows > 0) yield piece;
