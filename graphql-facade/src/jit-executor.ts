@@ -152,6 +152,8 @@ export function jitGateway(schema: GraphQLSchema, options: JitExecutorOptions = 
     }
     const result = withExtensions((await entry.query.query(undefined, contextValue, variables)) as ExecutionResult);
     if (!entry.onExecution || result.errors?.some((e) => e.message === RUN_ON_PUBLIC_SCHEMA) !== true) return result;
+    // A mutation's resolvers must not run twice: its answer stands, that error included.
+    if (operation.operation !== 'query') return result;
     // Rare (bad values from a resolver): the public schema's execution answers; the request's
     // loaders already hold what the first run read.
     if (entry.onPublic === undefined) {
