@@ -16,13 +16,14 @@
  * reaches each of them (e.g. a hook starting `node:inspector`'s profiler).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FlightClient, pathDescriptor } from '@flightdeck/proto';
+import { childPids, cpuSeconds } from './processes.js';
 import { Field, Float64, Int64, makeData, RecordBatch, Schema, Struct, Timestamp, TimeUnit, Utf8, vectorFromArray } from 'apache-arrow';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -128,12 +129,9 @@ const probes: Probe[] = [
 /** The stack's processes (children of start-all) by folder, for their CPU time. */
 function stackPids(parent: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of childPids(parent)) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent) out.set(readlinkSync(`/proc/${entry}/cwd`).split('/').pop()!, Number(entry));
+      out.set(basename(readlinkSync(`/proc/${pid}/cwd`)), pid);
     } catch {
       // Gone, or not ours to read.
     }
@@ -143,9 +141,7 @@ function stackPids(parent: number): Map<string, number> {
 
 /** utime + stime of a process in milliseconds. */
 function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return cpuSeconds(pid) * 1000;
 }
 
 function cpuPerRequest(pids: Map<string, number>, run: () => Promise<number[]>): Promise<{ times: number[]; cpu: string }> {

@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import { DAY_NS, iso } from '../bench-data.js';
 import type { BenchRun } from '../bench-run.js';
 import { side } from '../report.js';
-import { childPids } from '../processes.js';
+import { childPids, cpuSeconds } from '../processes.js';
 import { startStack } from '../servers.js';
 import { percentile } from '../stats.js';
 
@@ -33,17 +33,6 @@ interface Latencies {
   cpu?: string;
 }
 
-/** utime + stime of a process in milliseconds (Linux /proc; 100 ticks a second), or NaN. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 /** The stack's processes (start-all's children) by folder: flight-server, graphql-facade, user-service, gateway. */
 function stackProcesses(stackPid: number): Map<string, number> {
   const out = new Map<string, number>();
@@ -59,11 +48,11 @@ function stackProcesses(stackPid: number): Map<string, number> {
 
 /** Runs `measure` and adds each process's CPU time per request (steadier than latency on a busy machine). */
 async function withCpu(processes: Map<string, number>, measure: () => Promise<Latencies>): Promise<Latencies> {
-  const before = new Map([...processes].map(([name, pid]) => [name, cpuMs(pid)]));
+  const before = new Map([...processes].map(([name, pid]) => [name, cpuSeconds(pid) * 1000]));
   const out = await measure();
   const n = out.latencies_ms.length;
   const parts = [...processes]
-    .map(([name, pid]) => [name, (cpuMs(pid) - before.get(name)!) / n] as const)
+    .map(([name, pid]) => [name, (cpuSeconds(pid) * 1000 - before.get(name)!) / n] as const)
     .filter(([, ms]) => Number.isFinite(ms) && ms >= 0.05)
     .map(([name, ms]) => `${name} ${ms.toFixed(1)} ms`);
   return parts.length > 0 ? { ...out, cpu: parts.join(', ') } : out;
